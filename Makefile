@@ -1,0 +1,20 @@
+# The commands the README names. `make test` installs everything it needs first.
+.PHONY: run test lint format migrate seed-demo clean
+
+run:        ## install, migrate and seed a local database with the demo data
+	bash scripts/run.sh
+
+test:       ## install, then ruff + mypy + pytest against a fresh PostgreSQL database
+	bash scripts/test.sh
+
+lint:       ## ruff and mypy only
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+format:
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .aws-sam

@@ -1,0 +1,69 @@
+"""``flip-models``: operator commands for the model service (migrate, seed the demo data)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from flip_models.errors import FlipError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def _engine() -> Engine:
+    from flip_models.db import build_engine
+    from flip_models.settings import get_settings
+
+    return build_engine(get_settings())
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from flip_models.migrate import upgrade
+
+    revision = upgrade(_engine())
+    print(f"database at revision {revision}")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import sessionmaker
+
+    from flip_models.db import session_scope
+    from flip_models.demo import seed_demo
+
+    with session_scope(sessionmaker(bind=_engine())) as session:
+        summary = seed_demo(session)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(summary.describe())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flip-models", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    migrate = commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
+    migrate.set_defaults(run=_migrate)
+    seed = commands.add_parser("seed-demo", help="insert the demo data (idempotent)")
+    seed.add_argument("--json", action="store_true", help="print the demo ids as JSON")
+    seed.set_defaults(run=_seed_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except FlipError as error:
+        print(f"flip-models {args.command}: {error.message}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

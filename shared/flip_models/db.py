@@ -1,0 +1,167 @@
+"""Engine per container, session per invocation, driver errors translated at this boundary (SPEC §6).
+
+Credentials come from ``DATABASE_URL`` or from the RDS secret named by ``DB_SECRET_ARN`` (fetched
+once through Powertools parameters and cached). The engine holds at most one connection per
+container, pre-pings it (a connection killed between two warm invocations is replaced
+transparently) and recycles it. With ``DB_SSL`` on, TLS is required through an explicit SSL context:
+pg8000 never falls back to plaintext when it is given one.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from functools import cache
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, exc, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from flip_models.errors import ConfigurationError, DatabaseUnavailableError, FlipError
+from flip_models.settings import Settings, get_settings
+
+#: SQLSTATE classes and codes after which a retry can succeed: connection exceptions, insufficient
+#: resources, operator intervention (shutdown, statement timeout), serialization failure, deadlock,
+#: lock not available.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "40001", "40P01", "55P03", "28P01")
+_INVALID_PASSWORD = "28P01"  # noqa: S105 (an SQLSTATE, not a password)
+
+
+class DatabaseError(FlipError):
+    """A database error that retrying will not fix (a bug or a broken schema): an operator's problem."""
+
+
+def database_url(settings: Settings) -> URL:
+    """The SQLAlchemy URL (pg8000 driver) from ``DATABASE_URL`` or the RDS secret."""
+    if settings.database_url:
+        try:
+            url = make_url(settings.database_url)
+        except exc.ArgumentError as error:
+            raise ConfigurationError("DATABASE_URL is not a valid database URL") from error
+        return url.set(drivername="postgresql+pg8000")
+    return _url_from_secret(settings)
+
+
+def _url_from_secret(settings: Settings) -> URL:
+    from aws_lambda_powertools.utilities import parameters
+
+    assert settings.db_secret_arn is not None
+    try:
+        secret: Any = parameters.get_secret(
+            settings.db_secret_arn, transform="json", max_age=settings.db_secret_max_age_seconds
+        )
+    except parameters.GetParameterError as error:
+        raise ConfigurationError(
+            f"could not read the database secret DB_SECRET_ARN={settings.db_secret_arn}: {error}"
+        ) from error
+    except parameters.TransformParameterError as error:
+        raise ConfigurationError("the database secret is not JSON") from error
+    if not isinstance(secret, dict):
+        raise ConfigurationError("the database secret is not a JSON object")
+    missing = [key for key in ("host", "username", "password") if not secret.get(key)]
+    if missing:
+        raise ConfigurationError(f"the database secret lacks {', '.join(missing)}")
+    return URL.create(
+        "postgresql+pg8000",
+        username=str(secret["username"]),
+        password=str(secret["password"]),
+        host=str(secret["host"]),
+        port=int(secret.get("port") or 5432),
+        database=str(secret.get("dbname") or "postgres"),
+    )
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """pg8000 connection arguments: timeout, application name and, when asked, mandatory TLS."""
+    args: dict[str, Any] = {"timeout": settings.db_timeout_seconds, "application_name": "flip-models"}
+    if settings.db_ssl:
+        args["ssl_context"] = ssl.create_default_context(cafile=settings.db_ssl_root_cert)
+    return args
+
+
+def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
+    """An engine sized for Lambda: ``pool_size`` connections (one per container), pre-ping, recycle."""
+    return create_engine(
+        database_url(settings),
+        connect_args=connect_args(settings),
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=settings.db_timeout_seconds,
+        pool_pre_ping=True,
+        pool_recycle=settings.db_pool_recycle_seconds,
+    )
+
+
+@cache
+def get_engine() -> Engine:
+    """The container's engine, created on first use."""
+    return build_engine(get_settings())
+
+
+@cache
+def _get_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def reset_engine() -> None:
+    """Forget the cached settings, secret and engine (tests; and after the DB password rotated)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    _get_sessionmaker.cache_clear()
+    get_settings.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE of a driver error, when the server sent one."""
+    original = getattr(error, "orig", error)
+    args = getattr(original, "args", ())
+    if args and isinstance(args[0], dict):
+        code = args[0].get("C")
+        return str(code) if code else None
+    return None
+
+
+def translate_db_error(error: BaseException) -> BaseException:
+    """Map a SQLAlchemy/pg8000 error to a domain error; other exceptions are returned unchanged."""
+    if isinstance(error, exc.TimeoutError):
+        return DatabaseUnavailableError("the database did not answer in time; try again")
+    if not isinstance(error, exc.DBAPIError):
+        return error
+    code = sqlstate(error)
+    if code == _INVALID_PASSWORD:
+        # The secret may have rotated: fetch it again on the next invocation.
+        reset_engine()
+    if (
+        error.connection_invalidated
+        or isinstance(error, exc.InterfaceError | exc.OperationalError)
+        or (code is not None and code.startswith(_TRANSIENT_SQLSTATE_PREFIXES))
+    ):
+        return DatabaseUnavailableError("the database is unavailable; try again later")
+    return DatabaseError(f"unexpected database error (SQLSTATE {code or 'unknown'})")
+
+
+@contextmanager
+def session_scope(session_factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, always close.
+
+    Driver errors leave as :class:`DatabaseUnavailableError` (transient) or :class:`DatabaseError`.
+    """
+    session = (session_factory or _get_sessionmaker())()
+    try:
+        yield session
+        session.commit()
+    except BaseException as error:
+        # If the connection is already gone, rollback fails too; closing below discards it.
+        with suppress(exc.SQLAlchemyError):
+            session.rollback()
+        translated = translate_db_error(error)
+        if translated is error:
+            raise
+        raise translated from error
+    finally:
+        session.close()

@@ -1,0 +1,72 @@
+"""Configuration of one container, read once from the environment (SPEC §6).
+
+The service operations never read ``os.environ``: handlers call :func:`get_settings` (cached) and
+pass what is needed down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from flip_models.errors import ConfigurationError
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class Settings(BaseModel):
+    """Typed configuration; field names mirror the environment variables in lower case."""
+
+    model_config = ConfigDict(frozen=True)
+
+    database_url: str | None = None
+    db_secret_arn: str | None = None
+    db_ssl: bool = False
+    db_ssl_root_cert: str | None = None
+    db_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    db_pool_recycle_seconds: Annotated[int, Field(gt=0)] = 300
+    db_secret_max_age_seconds: Annotated[int, Field(ge=0)] = 3600
+    admin_group: str = "admin"
+    researcher_group: str = "researcher"
+    dead_letter_queue_url: str | None = None
+
+    @field_validator("db_ssl", mode="before")
+    @classmethod
+    def _parse_bool(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() in _TRUE
+        return value
+
+    @field_validator("database_url", "db_secret_arn", "db_ssl_root_cert", "dead_letter_queue_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _needs_a_database(self) -> Settings:
+        if not self.database_url and not self.db_secret_arn:
+            raise ValueError("set DATABASE_URL or DB_SECRET_ARN")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables (upper-case field names)."""
+        values = {name: environ[name.upper()] for name in cls.model_fields if name.upper() in environ}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+
+@cache
+def get_settings() -> Settings:
+    """The container's settings, read from the environment on first use and then cached."""
+    return Settings.from_env(os.environ)

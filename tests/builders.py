@@ -1,0 +1,150 @@
+"""Test data builders: small, explicit rows committed to the test database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from flip_models.enums import FLBackend, JobStatus, ModelStatus, NetStatus, ProjectStatus
+from flip_models.tables import (
+    FLJob,
+    FLKitSlot,
+    FLMetrics,
+    FLNets,
+    FLScheduler,
+    Model,
+    ModelTrustIntersect,
+    Project,
+    ProjectTrustIntersect,
+    ProjectUserAccess,
+    Trust,
+)
+
+
+class Given:
+    """``given.trust(...)``, ``given.model(...)``: each call commits its rows and returns them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._counter = 0
+
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def _commit(self, *rows: Any) -> None:
+        self.session.add_all(rows)
+        self.session.commit()
+
+    def trust(self, code: str | None = None, name: str | None = None, slot: str | None = None) -> Trust:
+        n = self._next()
+        trust = Trust(id=uuid.uuid4(), name=name or f"Trust number {n}", code=code)
+        self._commit(trust)
+        if slot is not None:
+            self.slot(slot, trust)
+        return trust
+
+    def slot(self, slot_name: str, trust: Trust | None = None) -> FLKitSlot:
+        slot = FLKitSlot(
+            slot_name=slot_name,
+            slot_number=self._next(),
+            assigned_to_trust_id=trust.id if trust else None,
+        )
+        self._commit(slot)
+        return slot
+
+    def project(
+        self,
+        owner_id: uuid.UUID | None = None,
+        *,
+        status: ProjectStatus = ProjectStatus.APPROVED,
+        trusts: Sequence[Trust] = (),
+        access: Sequence[uuid.UUID] = (),
+        deleted: bool = False,
+    ) -> Project:
+        project = Project(
+            id=uuid.uuid4(),
+            name=f"Project {self._next()}",
+            owner_id=owner_id or uuid.uuid4(),
+            status=status,
+            deleted=deleted,
+        )
+        self._commit(project)
+        self._commit(
+            *[ProjectTrustIntersect(project_id=project.id, trust_id=t.id, approved=True) for t in trusts],
+            *[ProjectUserAccess(project_id=project.id, user_id=user_id) for user_id in access],
+        )
+        return project
+
+    def model(
+        self,
+        project: Project | None = None,
+        *,
+        status: ModelStatus = ModelStatus.PENDING,
+        trusts: Sequence[Trust] = (),
+        owner_id: uuid.UUID | None = None,
+        deleted: bool = False,
+        name: str | None = None,
+        created: datetime | None = None,
+    ) -> Model:
+        project = project or self.project()
+        model = Model(
+            id=uuid.uuid4(),
+            name=name or f"Model {self._next()}",
+            status=status,
+            project_id=project.id,
+            owner_id=owner_id or uuid.uuid4(),
+            deleted=deleted,
+        )
+        if created is not None:
+            model.creation_timestamp = created
+        self._commit(model)
+        self._commit(*[ModelTrustIntersect(model_id=model.id, trust_id=t.id) for t in trusts])
+        return model
+
+    def job(
+        self, model: Model, *, status: JobStatus = JobStatus.IN_PROGRESS, created: datetime | None = None
+    ) -> FLJob:
+        job = FLJob(id=uuid.uuid4(), model_id=model.id, status=status)
+        if created is not None:
+            job.created = created
+        self._commit(job)
+        return job
+
+    def busy_scheduler(self, job: FLJob) -> FLScheduler:
+        n = self._next()
+        net = FLNets(
+            id=uuid.uuid4(), name=f"net-{n}", endpoint=f"http://net-{n}", fl_backend=FLBackend.NVFLARE
+        )
+        self._commit(net)
+        scheduler = FLScheduler(id=uuid.uuid4(), net_id=net.id, status=NetStatus.BUSY, job_id=job.id)
+        self._commit(scheduler)
+        return scheduler
+
+    def metric(
+        self,
+        model: Model,
+        trust: Trust,
+        *,
+        label: str,
+        x_value: float,
+        result: float,
+        x_label: str = "Global Round",
+        global_round: int = 0,
+    ) -> FLMetrics:
+        row = FLMetrics(
+            model_id=model.id,
+            trust=trust.id,
+            fl_client_name="Trust_x",
+            global_round=global_round,
+            label=label,
+            result=result,
+            x_label=x_label,
+            x_value=x_value,
+        )
+        self._commit(row)
+        return row

@@ -1,0 +1,81 @@
+"""Concurrent status updates on one model serialise on the row lock (SPEC §3)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from flip_models.db import session_scope
+from flip_models.enums import JobStatus, ModelStatus, NetStatus
+from flip_models.service import update_model_status
+from flip_models.tables import FLLogs, ModelsAudit
+from tests.builders import Given
+
+S = ModelStatus
+THREADS = 20
+
+
+def run_together(
+    session_factory: sessionmaker[Session], model_id: object, statuses: list[ModelStatus]
+) -> list[object]:
+    barrier = threading.Barrier(len(statuses))
+    results: list[object] = [None] * len(statuses)
+
+    def worker(index: int, status: ModelStatus) -> None:
+        barrier.wait()
+        try:
+            with session_scope(session_factory) as session:
+                results[index] = update_model_status(model_id, status, session)  # type: ignore[arg-type]
+        except Exception as error:  # surfaced by the assertion below
+            results[index] = error
+
+    threads = [threading.Thread(target=worker, args=(i, s)) for i, s in enumerate(statuses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_twenty_simultaneous_stops_make_one_transition(
+    session: Session, given: Given, session_factory: sessionmaker[Session]
+) -> None:
+    model = given.model(status=S.RUNNING)
+    job = given.job(model, status=JobStatus.IN_PROGRESS)
+    scheduler = given.busy_scheduler(job)
+
+    results = run_together(session_factory, model.id, [S.STOPPED] * THREADS)
+
+    assert results == [S.STOPPED] * THREADS
+    assert session.scalars(select(ModelsAudit.action)).all() == ["STOPPED"]
+    assert session.scalars(select(FLLogs.log)).all() == ["The job for this model has been stopped."]
+    session.refresh(scheduler)
+    assert (scheduler.status, scheduler.job_id) == (NetStatus.AVAILABLE, None)
+
+
+def test_twenty_racing_fl_callbacks_give_one_audit_row_per_real_change(
+    session: Session, given: Given, session_factory: sessionmaker[Session]
+) -> None:
+    model = given.model(status=S.INITIATED)
+    job = given.job(model, status=JobStatus.IN_PROGRESS)
+    given.busy_scheduler(job)
+    statuses = [S.PREPARED, S.RUNNING, S.ERROR, S.RESULTS_UPLOADED] * (THREADS // 4)
+    random.Random(7).shuffle(statuses)
+
+    results = run_together(session_factory, model.id, statuses)
+
+    assert all(isinstance(result, ModelStatus) for result in results), results
+    session.refresh(model)
+    # RESULTS_UPLOADED is the last status of a run: whatever the order, the model ends there.
+    assert model.status == S.RESULTS_UPLOADED
+    audit_actions = Counter(session.scalars(select(ModelsAudit.action)).all())
+    hub_lines = session.scalars(select(FLLogs.log)).all()
+    assert audit_actions["RESULTS_UPLOADED"] == 1
+    assert all(count == 1 for count in audit_actions.values()), audit_actions
+    assert len(hub_lines) == sum(audit_actions.values()) == len(set(hub_lines))
+    session.refresh(job)
+    assert job.status == JobStatus.COMPLETED

@@ -1,0 +1,149 @@
+"""Settings read once, credentials from DATABASE_URL or the RDS secret, TLS, sessions and errors."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from sqlalchemy import make_url, select, text
+from sqlalchemy.orm import sessionmaker
+
+from flip_models import db
+from flip_models.errors import ConfigurationError, DatabaseUnavailableError
+from flip_models.settings import Settings, get_settings
+from flip_models.tables import Trust
+
+
+@pytest.fixture
+def clean_container(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """A cold container: no cached settings, secret or engine before and after."""
+    db.reset_engine()
+    yield monkeypatch
+    monkeypatch.undo()
+    db.reset_engine()
+
+
+def test_settings_need_a_database() -> None:
+    with pytest.raises(ConfigurationError, match="DATABASE_URL or DB_SECRET_ARN"):
+        Settings.from_env({})
+
+
+def test_settings_parse_and_name_bad_values() -> None:
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://x/y", "DB_SSL": "on", "ADMIN_GROUP": "flip-admins"}
+    )
+    assert settings.db_ssl is True
+    assert settings.admin_group == "flip-admins"
+    with pytest.raises(ConfigurationError, match="DB_TIMEOUT_SECONDS"):
+        Settings.from_env({"DATABASE_URL": "postgresql://x/y", "DB_TIMEOUT_SECONDS": "-1"})
+
+
+def test_settings_are_read_once_per_container(clean_container: pytest.MonkeyPatch, database_url: str) -> None:
+    clean_container.setenv("ADMIN_GROUP", "first")
+    assert get_settings().admin_group == "first"
+    clean_container.setenv("ADMIN_GROUP", "second")
+    assert get_settings().admin_group == "first"
+
+
+def test_database_url_is_forced_onto_pg8000() -> None:
+    url = db.database_url(Settings(database_url="postgresql://u:p@h:5433/d"))
+    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+pg8000", "h", 5433, "d")
+
+
+def test_tls_on_passes_an_ssl_context_so_pg8000_cannot_fall_back_to_plaintext() -> None:
+    args = db.connect_args(Settings(database_url="postgresql://h/d", db_ssl=True))
+    assert isinstance(args["ssl_context"], ssl.SSLContext)
+    assert args["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert "ssl_context" not in db.connect_args(Settings(database_url="postgresql://h/d"))
+
+
+def test_tls_required_against_a_server_without_tls_fails_instead_of_going_plaintext(
+    database_url: str,
+) -> None:
+    settings = Settings(database_url=database_url, db_ssl=True, db_timeout_seconds=5)
+    engine = db.build_engine(settings)
+    try:
+        with pytest.raises(DatabaseUnavailableError), db.session_scope(sessionmaker(bind=engine)) as session:
+            session.execute(text("select 1"))
+    finally:
+        engine.dispose()
+
+
+@mock_aws
+def test_credentials_from_the_rds_secret_named_in_the_environment(
+    clean_container: pytest.MonkeyPatch, database_url: str, engine: object
+) -> None:
+    url = make_url(database_url)
+    secret = {
+        "engine": "postgres",
+        "host": url.host,
+        "port": url.port,
+        "username": url.username,
+        "password": "unused-with-trust-auth",
+        "dbname": url.database,
+    }
+    arn = boto3.client("secretsmanager").create_secret(Name="flip/db", SecretString=json.dumps(secret))["ARN"]
+    clean_container.delenv("DATABASE_URL")
+    clean_container.setenv("DB_SECRET_ARN", arn)
+
+    with db.session_scope() as session:
+        session.add(Trust(name="From the secret", code="SEC"))
+    with db.session_scope() as session:
+        assert session.scalar(select(Trust.code)) == "SEC"
+    assert db.get_engine().url.database == url.database
+
+
+@mock_aws
+def test_a_missing_secret_is_a_clear_configuration_error(clean_container: pytest.MonkeyPatch) -> None:
+    clean_container.delenv("DATABASE_URL", raising=False)
+    clean_container.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:eu-west-2:123456789012:secret:missing")
+
+    with pytest.raises(ConfigurationError, match="could not read the database secret"):
+        db.get_engine()
+
+
+def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: object, database_url: str) -> None:
+    db.reset_engine()
+    with db.session_scope() as session:
+        session.add(Trust(name="kept"))
+    with pytest.raises(RuntimeError), db.session_scope() as session:
+        session.add(Trust(name="dropped"))
+        session.flush()
+        raise RuntimeError("boom")
+    with db.session_scope() as session:
+        assert session.scalars(select(Trust.name)).all() == ["kept"]
+
+
+def test_unreachable_database_is_a_typed_transient_error(clean_container: pytest.MonkeyPatch) -> None:
+    clean_container.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nothing")
+    clean_container.setenv("DB_TIMEOUT_SECONDS", "2")
+
+    with pytest.raises(DatabaseUnavailableError) as raised, db.session_scope() as session:
+        session.get(Trust, uuid.uuid4())
+    assert "SELECT" not in str(raised.value)
+
+
+def test_a_connection_killed_between_invocations_is_replaced_transparently(
+    engine: object, database_url: str
+) -> None:
+    db.reset_engine()
+    with db.session_scope() as session:
+        pid = session.scalar(text("select pg_backend_pid()"))
+    with db.session_scope(sessionmaker(bind=engine)) as other:  # type: ignore[arg-type]
+        # wait_for: terminate returns once the backend is gone, so the kill is really "between" calls
+        other.execute(text("select pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+
+    with db.session_scope() as session:
+        assert session.scalar(text("select pg_backend_pid()")) != pid
+
+
+def test_statement_timeout_or_cancel_is_transient(engine: object, database_url: str) -> None:
+    db.reset_engine()
+    with pytest.raises(DatabaseUnavailableError), db.session_scope() as session:
+        session.execute(text("SET LOCAL statement_timeout = 50"))
+        session.execute(text("select pg_sleep(1)"))
