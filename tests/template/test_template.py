@@ -34,7 +34,10 @@ def functions() -> dict[str, dict[str, Any]]:
 
 def test_cfn_lint_reports_nothing() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), str(TEMPLATE)], capture_output=True, text=True, check=False
+        [str(Path(sys.executable).with_name("cfn-lint")), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
