@@ -44,6 +44,22 @@ def _seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dev(args: argparse.Namespace) -> int:
+    from flip_local.stack import run
+
+    code: int = run(http_port=args.port, sqs_port=args.sqs_port, seed=not args.no_seed)
+    return code
+
+
+def _send(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from flip_local.stack import send
+
+    code: int = send(Path(args.events_file), args.queue)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flip-models", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed-demo", help="insert the demo data (idempotent)")
     seed.add_argument("--json", action="store_true", help="print the demo ids as JSON")
     seed.set_defaults(run=_seed_demo)
+    dev = commands.add_parser("dev", help="run the local stack (API on :3000, SQS pollers, demo data)")
+    dev.add_argument("--port", type=int, default=3000, help="HTTP port of the local API (default 3000)")
+    dev.add_argument("--sqs-port", type=int, default=9324, help="port of moto's SQS server (default 9324)")
+    dev.add_argument("--no-seed", action="store_true", help="do not insert the demo data")
+    dev.set_defaults(run=_dev)
+    send = commands.add_parser("send", help="send the messages of an SQS sample event to the local queues")
+    send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")
+    send.add_argument("--queue", help="logical id of the queue (default: the one of the function)")
+    send.set_defaults(run=_send)
     return parser
 
 

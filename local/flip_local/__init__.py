@@ -1,0 +1,1 @@
+"""The Docker-free local stack of the FLIP model service (SPEC §7): not part of the Lambda layer."""

@@ -1,0 +1,219 @@
+"""A local API Gateway: serves every ``Api`` event of the template through the real handlers.
+
+A dev identity header stands in for the Cognito authorizer: ``X-Dev-User`` holds a user id (UUID)
+or a demo role name (``admin``, ``owner``, ``researcher``, ``viewer``, ``stranger``), and
+``X-Dev-Groups`` optional comma-separated groups. No identity → 401, as Cognito answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flip_local.runtime import FunctionWorker, InvocationError
+from flip_local.template import ApiRoute
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Content-Type,Authorization,X-Dev-User,X-Dev-Groups",
+    "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+}
+
+
+@dataclass(frozen=True)
+class BoundRoute:
+    route: ApiRoute
+    pattern: re.Pattern[str]
+    worker: FunctionWorker
+
+
+def identity_claims(
+    headers: Mapping[str, str], demo_users: Mapping[str, tuple[uuid.UUID, list[str]]]
+) -> dict[str, str] | None:
+    """Authorizer claims from the dev identity headers, or None (→ 401)."""
+    user = (headers.get("x-dev-user") or "").strip()
+    if not user:
+        return None
+    groups = [g.strip() for g in (headers.get("x-dev-groups") or "").split(",") if g.strip()]
+    if user in demo_users:
+        user_id, demo_groups = demo_users[user]
+        user, groups = str(user_id), groups or list(demo_groups)
+    claims = {"sub": user, "token_use": "id", "auth_time": str(int(time.time()))}
+    if groups:
+        claims["cognito:groups"] = ",".join(groups)
+    return claims
+
+
+def build_proxy_event(
+    method: str,
+    raw_path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    route: ApiRoute,
+    path_parameters: Mapping[str, str],
+    claims: Mapping[str, str],
+    stage: str,
+) -> dict[str, Any]:
+    """The API Gateway REST (v1) proxy event Lambda would receive for this request."""
+    url = urlsplit(raw_path)
+    query = parse_qs(url.query, keep_blank_values=True)
+    request_id = str(uuid.uuid4())
+    text = body.decode("utf-8") if body else None
+    now = datetime.now(UTC)
+    return {
+        "resource": route.path,
+        "path": url.path,
+        "httpMethod": method,
+        "headers": dict(headers),
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": {key: values[-1] for key, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": dict(path_parameters) or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{stage}{url.path}",
+            "stage": stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "accountId": "000000000000",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
+            "authorizer": {"claims": dict(claims)},
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+def make_server(
+    host: str,
+    port: int,
+    routes: list[BoundRoute],
+    demo_users: Mapping[str, tuple[uuid.UUID, list[str]]],
+    stage: str,
+    static: Mapping[str, Callable[[], tuple[str, bytes]]],
+    log: Callable[[str], None],
+) -> ThreadingHTTPServer:
+    """An HTTP server on ``host:port`` routing to the functions' workers."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "flip-local-apigw"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+            self.send_response(status)
+            for key, value in {**CORS_HEADERS, **headers}.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, payload: Any) -> None:
+            self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
+
+        def _handle(self) -> None:
+            started = time.perf_counter()
+            method, path = self.command, urlsplit(self.path).path
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status = self._dispatch(method, path, body)
+            log(f"{method} {self.path} → {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+
+        def _dispatch(self, method: str, path: str, body: bytes) -> int:
+            if method == "GET" and path in static:
+                content_type, content = static[path]()
+                self._send(200, {"Content-Type": content_type}, content)
+                return 200
+            matches = [(bound, bound.pattern.match(path)) for bound in routes]
+            matches = [(bound, match) for bound, match in matches if match]
+            if not matches:
+                self._json(404, {"message": f"no route for {path}"})
+                return 404
+            if method == "OPTIONS":  # CORS preflight is answered by API Gateway, without auth
+                self._send(204, {}, b"")
+                return 204
+            chosen = [(bound, match) for bound, match in matches if bound.route.method in (method, "ANY")]
+            if not chosen:
+                self._json(405, {"message": f"method {method} not allowed on {path}"})
+                return 405
+            bound, match = chosen[0]
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            claims = identity_claims(headers, demo_users)
+            if claims is None:
+                self._json(401, {"message": "Unauthorized"})
+                return 401
+            event = build_proxy_event(
+                method, self.path, headers, body, bound.route, match.groupdict(), claims, stage
+            )
+            try:
+                response = bound.worker.invoke(event)
+            except InvocationError as error:
+                log(f"  {error}")
+                self._json(502, {"message": "Internal server error"})  # what API Gateway answers
+                return 502
+            return self._write_lambda_response(response)
+
+        def _write_lambda_response(self, response: Mapping[str, Any]) -> int:
+            status = int(response.get("statusCode", 200))
+            headers = dict(response.get("headers") or {})
+            for key, values in (response.get("multiValueHeaders") or {}).items():
+                headers[key] = ",".join(str(v) for v in values)
+            body = response.get("body") or ""
+            content = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
+            self._send(status, headers, content)
+            return status
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def swagger_pages(openapi_path: Path) -> dict[str, Callable[[], tuple[str, bytes]]]:
+    """``/docs`` (Swagger UI from the swagger-ui-bundle package, no CDN) and ``/openapi.json``."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    assets = Path(swagger_ui_path)
+    page = """<!doctype html><html><head><title>FLIP model service (local)</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body>
+<p style="font-family:sans-serif;margin:8px">Requests carry <code>X-Dev-User</code> =
+<input id="devuser" value="researcher" size="40"> (a demo role or a user id)</p>
+<div id="swagger-ui"></div><script src="/docs/swagger-ui-bundle.js"></script><script>
+SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", requestInterceptor: (r) => {
+  r.headers["X-Dev-User"] = document.getElementById("devuser").value; return r; }});
+</script></body></html>"""
+    pages: dict[str, Callable[[], tuple[str, bytes]]] = {
+        "/docs": lambda: ("text/html; charset=utf-8", page.encode()),
+        "/openapi.json": lambda: (
+            "application/json",
+            openapi_path.read_bytes() if openapi_path.exists() else b"{}",
+        ),
+    }
+    for name, content_type in (
+        ("swagger-ui.css", "text/css"),
+        ("swagger-ui-bundle.js", "application/javascript"),
+    ):
+        pages[f"/docs/{name}"] = lambda name=name, content_type=content_type: (
+            content_type,
+            (assets / name).read_bytes(),
+        )
+    return pages

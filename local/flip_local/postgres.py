@@ -1,0 +1,30 @@
+"""The local stack's PostgreSQL: ``DATABASE_URL`` when given, else an embedded server (pgserver)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the ``pgserver`` wheel, its data kept under ``data_dir``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or join) the server; returns a pg8000 URL over its unix socket."""
+        import pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        uri = urlsplit(self._server.get_uri())
+        socket_dir = parse_qs(uri.query)["host"][0]
+        return f"postgresql+pg8000://postgres@/postgres?unix_sock={socket_dir}/.s.PGSQL.5432"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

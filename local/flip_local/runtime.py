@@ -1,0 +1,137 @@
+"""A local stand-in for the Lambda runtime: one worker process per function, started on first use.
+
+Each worker is a fresh interpreter with the function's own environment and ``CodeUri`` on its path
+(so handlers keep their per-container caches apart, as in Lambda), serving one invocation at a time.
+An invocation that outlives the function's timeout kills the worker, like a Lambda timeout.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+@dataclass
+class LocalContext:
+    """The attributes of a Lambda context that Powertools and handlers read."""
+
+    function_name: str
+    timeout_seconds: int
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    deadline: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def _serve(
+    code_uri: str,
+    handler: str,
+    environment: Mapping[str, str],
+    name: str,
+    timeout: int,
+    connection: Connection,
+) -> None:
+    os.environ.clear()
+    os.environ.update(environment)
+    sys.path.insert(0, code_uri)
+    module_name, _, attribute = handler.rpartition(".")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except Exception:
+        connection.send(("init_error", traceback.format_exc()))
+        return
+    connection.send(("ready", None))
+    while True:
+        try:
+            event = connection.recv()
+        except EOFError:
+            return
+        request_id = str(uuid.uuid4())
+        context = LocalContext(
+            function_name=name,
+            timeout_seconds=timeout,
+            aws_request_id=request_id,
+            invoked_function_arn=f"arn:aws:lambda:eu-west-2:000000000000:function:{name}",
+            deadline=time.monotonic() + timeout,
+        )
+        try:
+            connection.send(("ok", function(event, context)))
+        except Exception as error:
+            traceback.print_exc()
+            connection.send(("error", {"errorType": type(error).__name__, "errorMessage": str(error)}))
+
+
+class InvocationError(RuntimeError):
+    """The function raised, timed out or could not start (what Lambda reports as a function error)."""
+
+
+class FunctionWorker:
+    """One warm "container" of a function; ``invoke`` is serialised like a single Lambda instance."""
+
+    def __init__(self, name: str, code_uri: Path, handler: str, environment: Mapping[str, str], timeout: int):
+        self.name, self.code_uri, self.handler = name, code_uri, handler
+        self.environment, self.timeout = dict(environment), timeout
+        self._lock = threading.Lock()
+        self._process: Any = None
+        self._connection: Connection | None = None
+
+    def _start(self) -> Connection:
+        parent, child = _SPAWN.Pipe()
+        self._process = _SPAWN.Process(
+            target=_serve,
+            args=(str(self.code_uri), self.handler, self.environment, self.name, self.timeout, child),
+            name=f"lambda:{self.name}",
+            daemon=True,
+        )
+        self._process.start()
+        if not parent.poll(60):
+            self.stop()
+            raise InvocationError(f"{self.name}: the function did not start within 60 s")
+        status, detail = parent.recv()
+        if status != "ready":
+            self.stop()
+            raise InvocationError(f"{self.name}: init failed\n{detail}")
+        self._connection = parent
+        return parent
+
+    def invoke(self, event: Any) -> Any:
+        with self._lock:
+            connection = self._connection if self._process and self._process.is_alive() else None
+            connection = connection or self._start()
+            connection.send(event)
+            if not connection.poll(self.timeout + 1):
+                self.stop()
+                raise InvocationError(f"{self.name}: timed out after {self.timeout} s")
+            try:
+                status, result = connection.recv()
+            except EOFError:
+                self.stop()
+                raise InvocationError(f"{self.name}: the worker process died") from None
+            if status != "ok":
+                raise InvocationError(f"{self.name}: {result['errorType']}: {result['errorMessage']}")
+            return result
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join(5)
+            self._process = None

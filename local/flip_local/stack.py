@@ -1,0 +1,247 @@
+"""``flip-models dev``: the whole model service on one machine, without Docker (SPEC §7).
+
+PostgreSQL (``DATABASE_URL`` or embedded), migrations and demo data; SQS (``AWS_ENDPOINT_URL`` →
+LocalStack, else moto's server in-process) with the template's queues; an HTTP server serving every
+``Api`` event of the template; a poller per SQS event source. State for ``flip-models send`` is
+written to ``.local/stack.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flip_local.api_gateway import BoundRoute, make_server, swagger_pages
+from flip_local.postgres import EmbeddedPostgres
+from flip_local.runtime import FunctionWorker
+from flip_local.sqs import LocalQueue, Poller, create_queues, sqs_client
+from flip_local.template import ROOT, FunctionSpec, Template, load_template
+
+STATE_DIR = ROOT / ".local"
+STATE_FILE = STATE_DIR / "stack.json"
+STAGE = "local"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+@dataclass
+class DevStack:
+    http_port: int = 3000
+    sqs_port: int = 9324
+    database_url: str | None = None
+    endpoint_url: str | None = None
+    seed: bool = True
+    log: Callable[[str], None] = log
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+    queues: dict[str, LocalQueue] = field(default_factory=dict)
+
+    def start(self) -> dict[str, Any]:
+        database_url = self._start_database()
+        self._migrate_and_seed(database_url)
+        endpoint = self._start_sqs()
+        template = load_template(parameters={"Stage": STAGE})
+        client = sqs_client(endpoint)
+        self.queues = create_queues(client, template)
+        self.log(f"queues ready on {endpoint}: {', '.join(q.name for q in self.queues.values())}")
+        workers = self._workers(template, database_url, endpoint)
+        self._start_pollers(template, client, workers)
+        routes = self._start_http(template, workers)
+        state = {
+            "api_url": f"http://127.0.0.1:{self.http_port}",
+            "docs_url": f"http://127.0.0.1:{self.http_port}/docs",
+            "sqs_endpoint": endpoint,
+            "database_url": database_url,
+            "queues": {
+                q.logical_id: {"name": q.name, "url": q.url, "fifo": q.fifo} for q in self.queues.values()
+            },
+            "routes": routes,
+        }
+        STATE_DIR.mkdir(exist_ok=True)
+        STATE_FILE.write_text(json.dumps(state, indent=2))
+        return state
+
+    def _start_database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        embedded = EmbeddedPostgres(STATE_DIR / "pgdata")
+        url = embedded.start()
+        self._stops.append(embedded.stop)
+        self.log(f"embedded PostgreSQL ready (data in {embedded.data_dir})")
+        return url
+
+    def _migrate_and_seed(self, database_url: str) -> None:
+        from sqlalchemy.orm import sessionmaker
+
+        from flip_models.db import build_engine, session_scope
+        from flip_models.demo import seed_demo
+        from flip_models.migrate import upgrade
+        from flip_models.settings import Settings
+
+        engine = build_engine(Settings(database_url=database_url))
+        try:
+            self.log(f"database at revision {upgrade(engine)}")
+            if self.seed:
+                with session_scope(sessionmaker(bind=engine)) as session:
+                    self.log(seed_demo(session).describe())
+        finally:
+            engine.dispose()
+
+    def _start_sqs(self) -> str:
+        if self.endpoint_url:
+            return self.endpoint_url
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.sqs_port, verbose=False)
+        server.start()
+        self._stops.append(server.stop)
+        return f"http://127.0.0.1:{self.sqs_port}"
+
+    def _workers(self, template: Template, database_url: str, endpoint: str) -> dict[str, FunctionWorker]:
+        resources = {
+            q.logical_id: {"Ref": q.url, "Arn": q.arn, "QueueName": q.name} for q in self.queues.values()
+        }
+        resolve = template.resolver(resources)
+        base = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TZ")}
+        workers = {}
+        for spec in template.functions.values():
+            environment = {key: str(value) for key, value in resolve(dict(spec.environment)).items()}
+            environment.pop("DB_SECRET_ARN", None)
+            environment.update(self._local_environment(spec, database_url, endpoint))
+            workers[spec.logical_id] = FunctionWorker(
+                spec.logical_id, spec.code_uri, spec.handler, {**base, **environment}, spec.timeout
+            )
+            self._stops.append(workers[spec.logical_id].stop)
+        return workers
+
+    @staticmethod
+    def _local_environment(spec: FunctionSpec, database_url: str, endpoint: str) -> Mapping[str, str]:
+        return {
+            "DATABASE_URL": database_url,
+            "DB_SSL": "false",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_DEFAULT_REGION": "eu-west-2",
+            "AWS_REGION": "eu-west-2",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("FLIP_LOCAL_LOG_LEVEL", "WARNING"),
+            "PYTHONPATH": str(ROOT / "shared"),
+        }
+
+    def _start_pollers(self, template: Template, client: Any, workers: Mapping[str, FunctionWorker]) -> None:
+        for spec in template.functions.values():
+            for source in spec.sqs_sources:
+                poller = Poller(
+                    client, self.queues[source.queue], source.batch_size, workers[spec.logical_id], self.log
+                )
+                poller.start()
+                self._stops.append(poller.stop)
+
+    def _start_http(self, template: Template, workers: Mapping[str, FunctionWorker]) -> list[str]:
+        bound = [
+            BoundRoute(route, route.pattern(), workers[spec.logical_id])
+            for spec in template.functions.values()
+            for route in spec.api_routes
+        ]
+        # Literal segments win over parameters, as in API Gateway (/models before /model/{id}).
+        bound.sort(key=lambda b: (b.route.path.count("{"), -len(b.route.path)))
+        from flip_models.demo import DEMO_USERS
+
+        server = make_server(
+            "127.0.0.1",
+            self.http_port,
+            bound,
+            DEMO_USERS,
+            STAGE,
+            {
+                "/_health": lambda: ("application/json", b'{"status":"ok"}'),
+                **swagger_pages(ROOT / "openapi.json"),
+            },
+            self.log,
+        )
+        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+        self._stops.append(server.server_close)
+        self._stops.append(server.shutdown)
+        return [f"{b.route.method} {b.route.path}" for b in bound]
+
+    def stop(self) -> None:
+        while self._stops:
+            try:
+                self._stops.pop()()
+            except Exception as error:  # keep stopping the rest
+                self.log(f"while stopping: {error}")
+
+
+def run(http_port: int, sqs_port: int, seed: bool) -> int:
+    """Start the stack, print where everything is, serve until Ctrl-C or SIGTERM."""
+    stack = DevStack(
+        http_port=http_port,
+        sqs_port=sqs_port,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        seed=seed,
+    )
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        state = stack.start()
+        routes = len(state["routes"])
+        log(f"API        {state['api_url']}  ({routes} routes; header X-Dev-User: <role or uuid>)")
+        log(f"Swagger UI {state['docs_url']}")
+        log(f"SQS        {state['sqs_endpoint']}  (send samples: flip-models send events/fl_metrics.json)")
+        log("ready — Ctrl-C to stop")
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log("stopping")
+        stack.stop()
+        STATE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+def send(events_file: Path, queue_id: str | None) -> int:
+    """Send the bodies of a Lambda SQS event file to the running stack's queue for that function."""
+    from flip_local.sqs import send_bodies
+
+    if not STATE_FILE.exists():
+        print("no local stack is running (start it with: make run)", file=sys.stderr)
+        return 2
+    state = json.loads(STATE_FILE.read_text())
+    template = load_template(parameters={"Stage": STAGE})
+    if queue_id is None:
+        queue_id = _queue_for_events_file(template, events_file)
+    entry = state["queues"][queue_id]
+    queue = LocalQueue(queue_id, entry["name"], entry["url"], "", entry["fifo"])
+    records = json.loads(events_file.read_text()).get("Records", [])
+    sent = send_bodies(sqs_client(state["sqs_endpoint"]), queue, [record["body"] for record in records])
+    print(f"sent {sent} message(s) to {queue.name}")
+    return 0
+
+
+def _queue_for_events_file(template: Template, events_file: Path) -> str:
+    """``events/<folder>.json`` belongs to the function whose CodeUri is ``functions/<folder>/``."""
+    for spec in template.functions.values():
+        if spec.code_uri.name == events_file.stem and spec.sqs_sources:
+            return spec.sqs_sources[0].queue
+    raise SystemExit(f"no SQS function matches {events_file.name}; pass --queue <logical id>")

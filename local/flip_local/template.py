@@ -1,0 +1,163 @@
+"""Read ``template.yaml`` the way the local stack needs it: functions, their events, queues.
+
+Only the intrinsic functions the template uses are resolved (``Ref``, ``Sub``, ``GetAtt``, ``Join``,
+``If`` on parameters): enough to give each function its environment and each queue its name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+
+    def pattern(self) -> re.Pattern[str]:
+        """``/model/{modelId}`` → a regex capturing ``modelId``; ``{proxy+}`` captures the rest."""
+        parts = []
+        for piece in re.split(r"(\{[^}]+\})", self.path):
+            if piece.startswith("{") and piece.endswith("}"):
+                name = piece[1:-1]
+                parts.append(f"(?P<{name[:-1]}>.+)" if name.endswith("+") else f"(?P<{name}>[^/]+)")
+            else:
+                parts.append(re.escape(piece))
+        return re.compile("^" + "".join(parts) + "$")
+
+
+@dataclass(frozen=True)
+class SqsSource:
+    queue: str  # logical id of the queue resource
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    timeout: int
+    environment: Mapping[str, Any]
+    api_routes: tuple[ApiRoute, ...] = ()
+    sqs_sources: tuple[SqsSource, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    properties: Mapping[str, Any]
+
+    @property
+    def fifo(self) -> bool:
+        return bool(self.properties.get("FifoQueue"))
+
+
+@dataclass
+class Template:
+    raw: dict[str, Any]
+    parameters: dict[str, Any]
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    queues: dict[str, QueueSpec] = field(default_factory=dict)
+
+    def resolver(self, resources: Mapping[str, Mapping[str, str]]) -> Callable[[Any], Any]:
+        """A function resolving intrinsics; ``resources[logical_id]`` gives ``Ref`` and attributes."""
+        return lambda value: resolve(value, self.parameters, resources)
+
+
+def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | None = None) -> Template:
+    raw, matches = decode(str(path))
+    if matches or raw is None:
+        raise ValueError(f"{path} could not be read: {matches}")
+    raw = dict(raw)
+    values = {name: spec.get("Default") for name, spec in raw.get("Parameters", {}).items()}
+    values.update(parameters or {})
+    template = Template(raw=raw, parameters=values)
+    globals_ = raw.get("Globals", {}).get("Function", {})
+    global_env = globals_.get("Environment", {}).get("Variables", {})
+    for logical_id, resource in raw["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::SQS::Queue":
+            template.queues[logical_id] = QueueSpec(logical_id, properties)
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        routes, sources = [], []
+        for event in properties.get("Events", {}).values():
+            event_properties = event.get("Properties", {})
+            if event["Type"] == "Api":
+                routes.append(ApiRoute(event_properties["Method"].upper(), event_properties["Path"]))
+            elif event["Type"] == "SQS":
+                queue = event_properties["Queue"]
+                queue_id = queue["Fn::GetAtt"][0] if isinstance(queue, Mapping) else str(queue)
+                sources.append(SqsSource(queue_id, int(event_properties.get("BatchSize", 10))))
+        environment = {**global_env, **properties.get("Environment", {}).get("Variables", {})}
+        template.functions[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_uri=(path.parent / properties["CodeUri"]).resolve(),
+            handler=properties.get("Handler", globals_.get("Handler", "app.lambda_handler")),
+            timeout=int(properties.get("Timeout", globals_.get("Timeout", 3))),
+            environment=environment,
+            api_routes=tuple(routes),
+            sqs_sources=tuple(sources),
+        )
+    return template
+
+
+def resolve(value: Any, parameters: Mapping[str, Any], resources: Mapping[str, Mapping[str, str]]) -> Any:
+    """Resolve the intrinsic functions of ``value`` against parameters and known resources."""
+    if isinstance(value, list):
+        return [resolve(item, parameters, resources) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    if len(value) != 1:
+        return {key: resolve(item, parameters, resources) for key, item in value.items()}
+    ((key, argument),) = value.items()
+    if key == "Ref":
+        return _ref(str(argument), parameters, resources)
+    if key == "Fn::GetAtt":
+        logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+        return resources.get(logical_id, {}).get(attribute)
+    if key == "Fn::Sub":
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = {name: resolve(item, parameters, resources) for name, item in variables.items()}
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name:
+                logical_id, attribute = name.split(".", 1)
+                return str(resources.get(logical_id, {}).get(attribute, ""))
+            return str(_ref(name, parameters, resources))
+
+        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+    if key == "Fn::Join":
+        separator, items = argument
+        return separator.join(str(item) for item in resolve(items, parameters, resources))
+    if key == "Fn::If":
+        _, when_true, _ = argument
+        return resolve(when_true, parameters, resources)
+    return {key: resolve(argument, parameters, resources)}
+
+
+def _ref(name: str, parameters: Mapping[str, Any], resources: Mapping[str, Mapping[str, str]]) -> Any:
+    if name in parameters:
+        return parameters[name]
+    if name == "AWS::Region":
+        return "eu-west-2"
+    if name == "AWS::AccountId":
+        return "000000000000"
+    if name == "AWS::Partition":
+        return "aws"
+    if name == "AWS::StackName":
+        return "flip-models-local"
+    return resources.get(name, {}).get("Ref", name)

@@ -1,0 +1,81 @@
+"""The local stack's pieces: template reading, route matching, the dev identity, Lambda events."""
+
+from __future__ import annotations
+
+import uuid
+
+from flip_local.api_gateway import build_proxy_event, identity_claims
+from flip_local.template import ApiRoute, load_template, resolve
+from flip_models.demo import DEMO_USERS
+
+
+def test_route_patterns_capture_path_parameters_like_api_gateway() -> None:
+    pattern = ApiRoute("GET", "/model/{modelId}/status").pattern()
+
+    match = pattern.match("/model/abc-1/status")
+    assert match is not None
+    assert match.groupdict() == {"modelId": "abc-1"}
+    assert pattern.match("/model/abc/def/status") is None
+    assert ApiRoute("ANY", "/files/{proxy+}").pattern().match("/files/a/b/c").groupdict() == {
+        "proxy": "a/b/c"
+    }
+
+
+def test_intrinsics_resolve_against_parameters_and_resources() -> None:
+    parameters = {"Stage": "local"}
+    resources = {"Dlq": {"Ref": "http://q/dlq", "Arn": "arn:aws:sqs:eu-west-2:0:dlq"}}
+
+    assert resolve({"Fn::Sub": "fl-logs-${Stage}"}, parameters, resources) == "fl-logs-local"
+    assert resolve({"Ref": "Dlq"}, parameters, resources) == "http://q/dlq"
+    assert resolve({"Fn::GetAtt": ["Dlq", "Arn"]}, parameters, resources) == "arn:aws:sqs:eu-west-2:0:dlq"
+    assert resolve({"Fn::Sub": "${Dlq.Arn}/x"}, parameters, resources) == "arn:aws:sqs:eu-west-2:0:dlq/x"
+    assert resolve({"a": [{"Ref": "Stage"}]}, parameters, resources) == {"a": ["local"]}
+
+
+def test_the_template_gives_each_function_its_code_and_environment() -> None:
+    template = load_template(parameters={"Stage": "local"})
+
+    migrate = template.functions["MigrateFunction"]
+    assert migrate.code_uri.name == "migrate"
+    assert migrate.handler == "app.lambda_handler"
+    assert migrate.timeout == 300
+    assert migrate.environment["POWERTOOLS_SERVICE_NAME"] == "flip-models"
+
+
+def test_no_dev_identity_means_no_claims() -> None:
+    assert identity_claims({}, DEMO_USERS) is None
+    assert identity_claims({"x-dev-user": "  "}, DEMO_USERS) is None
+
+
+def test_a_demo_role_or_a_uuid_becomes_cognito_claims() -> None:
+    admin_id, _ = DEMO_USERS["admin"]
+    assert identity_claims({"x-dev-user": "admin"}, DEMO_USERS) == {
+        "sub": str(admin_id),
+        "token_use": "id",
+        "auth_time": identity_claims({"x-dev-user": "admin"}, DEMO_USERS)["auth_time"],  # type: ignore[index]
+        "cognito:groups": "admin",
+    }
+    user = str(uuid.uuid4())
+    claims = identity_claims({"x-dev-user": user, "x-dev-groups": "researcher, other"}, DEMO_USERS)
+    assert claims is not None
+    assert (claims["sub"], claims["cognito:groups"]) == (user, "researcher,other")
+
+
+def test_proxy_event_has_what_the_handlers_read() -> None:
+    route = ApiRoute("GET", "/model/{modelId}/logs")
+    event = build_proxy_event(
+        "GET",
+        "/model/m1/logs?limit=5&cursor=abc",
+        {"x-dev-user": "admin"},
+        b"",
+        route,
+        {"modelId": "m1"},
+        {"sub": "u"},
+        "local",
+    )
+
+    assert event["resource"] == "/model/{modelId}/logs"
+    assert event["pathParameters"] == {"modelId": "m1"}
+    assert event["queryStringParameters"] == {"limit": "5", "cursor": "abc"}
+    assert event["requestContext"]["authorizer"]["claims"] == {"sub": "u"}
+    assert event["body"] is None
