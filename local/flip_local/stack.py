@@ -201,7 +201,8 @@ def run(http_port: int, sqs_port: int, seed: bool) -> int:
         seed=seed,
     )
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a background job may ignore it
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         state = stack.start()
         routes = len(state["routes"])
