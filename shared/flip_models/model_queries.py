@@ -147,15 +147,12 @@ def get_model_detail(model_id: uuid.UUID, session: Session) -> ModelDetail:
     ).one_or_none()
     if model is None:
         raise NotFoundError(f"model {model_id} does not exist", field="modelId")
-    stages: dict[ModelAuditAction, datetime] = dict(
-        session.execute(
-            select(ModelsAudit.action, func.max(ModelsAudit.audit_date))
-            .where(ModelsAudit.model_id == model_id, ModelsAudit.action.in_(_STAGE_ACTIONS))
-            .group_by(ModelsAudit.action)
-        )
-        .tuples()
-        .all()
+    latest = (
+        select(ModelsAudit.action, func.max(ModelsAudit.audit_date))
+        .where(ModelsAudit.model_id == model_id, ModelsAudit.action.in_(_STAGE_ACTIONS))
+        .group_by(ModelsAudit.action)
     )
+    stages: dict[ModelAuditAction, datetime] = dict(session.execute(latest).all())
     trusts = [TrustSummary(id=t.id, name=t.name, code=t.code) for t in get_model_trusts(model_id, session)]
     return ModelDetail(
         model_id=model.id,
@@ -317,7 +314,7 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
     """
     visible = _visible_models(caller, query)
     counts = visible.with_only_columns(Model.status, func.count()).group_by(Model.status)
-    counted = dict(session.execute(counts).tuples().all())
+    counted: dict[ModelStatus, int] = dict(session.execute(counts).all())
     status_counts = {status: int(counted.get(status, 0)) for status in ModelStatus}
     wanted = query.statuses or frozenset(ModelStatus)
     total = sum(status_counts[status] for status in wanted)
