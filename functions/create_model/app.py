@@ -11,14 +11,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flip_models.access import Permission, authorize_project
 from flip_models.api_schemas import CreatedId, CreateModelRequest
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.model_queries import create_model as create
 from flip_models.observability import logger, metrics, tracer
 
 app = make_resolver()
 
 
-@app.post("/model", summary="Create a model", tags=["models"], responses={201: {"description": "Created"}})
+@app.post(
+    "/model",
+    summary="Create a model",
+    tags=["models"],
+    responses=api_responses(201, "Created", errors=(400,)),
+)
 def create_model(request: Annotated[CreateModelRequest, Body()]) -> Response[CreatedId]:
     caller = current_caller(app)
     with session_scope() as session:

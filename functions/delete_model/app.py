@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.access import Permission, authorize_model
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.observability import logger, metrics, tracer
 from flip_models.service import delete_model as delete
 
@@ -18,7 +18,10 @@ app = make_resolver()
 
 
 @app.delete(
-    "/model/<modelId>", summary="Delete a model", tags=["models"], responses={204: {"description": "Deleted"}}
+    "/model/<modelId>",
+    summary="Delete a model",
+    tags=["models"],
+    responses=api_responses(204, "Deleted", errors=(409,)),
 )
 def delete_model(modelId: UUID) -> Response[None]:
     caller = current_caller(app)

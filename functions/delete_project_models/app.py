@@ -11,14 +11,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flip_models.access import Permission, authorize_project
 from flip_models.api_schemas import DeletedCount
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.observability import logger, metrics, tracer
 from flip_models.service import delete_models
 
 app = make_resolver()
 
 
-@app.delete("/project/<projectId>/models", summary="Delete a project's models", tags=["projects"])
+@app.delete(
+    "/project/<projectId>/models",
+    summary="Delete a project's models",
+    tags=["projects"],
+    responses=api_responses(),
+)
 def delete_project_models(
     projectId: UUID,
     ensure_deletion: Annotated[bool, Query(alias="ensureDeletion")] = True,

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.access import Permission, authorize_model
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.model_queries import edit_model_by_user
 from flip_models.observability import logger, metrics, tracer
 from flip_models.schemas import ModelDetails
@@ -19,7 +19,10 @@ app = make_resolver()
 
 
 @app.put(
-    "/model/<modelId>", summary="Edit a model", tags=["models"], responses={204: {"description": "Edited"}}
+    "/model/<modelId>",
+    summary="Edit a model",
+    tags=["models"],
+    responses=api_responses(204, "Edited", errors=(400,)),
 )
 def edit_model(modelId: UUID, details: Annotated[ModelDetails, Body()]) -> Response[None]:
     caller = current_caller(app)

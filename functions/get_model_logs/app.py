@@ -10,14 +10,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flip_models.access import Permission, authorize_model
 from flip_models.api_schemas import LogsPage
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.model_queries import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
 from flip_models.observability import logger, metrics, tracer
 
 app = make_resolver()
 
 
-@app.get("/model/<modelId>/logs", summary="A model's logs", tags=["models"])
+@app.get(
+    "/model/<modelId>/logs", summary="A model's logs", tags=["models"], responses=api_responses(errors=(400,))
+)
 def get_model_logs(
     modelId: UUID,
     limit: Annotated[int, Query(ge=1, le=LOGS_MAX_LIMIT)] = LOGS_DEFAULT_LIMIT,

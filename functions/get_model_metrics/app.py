@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.access import Permission, authorize_model
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.observability import logger, metrics, tracer
 from flip_models.schemas import ModelMetrics
 from flip_models.service import get_metrics
@@ -16,7 +16,12 @@ from flip_models.service import get_metrics
 app = make_resolver()
 
 
-@app.get("/model/<modelId>/metrics", summary="A model's training metrics", tags=["models"])
+@app.get(
+    "/model/<modelId>/metrics",
+    summary="A model's training metrics",
+    tags=["models"],
+    responses=api_responses(),
+)
 def get_model_metrics(modelId: UUID) -> list[ModelMetrics]:
     caller = current_caller(app)
     with session_scope() as session:

@@ -8,14 +8,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.access import Permission, authorize_model
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.observability import logger, metrics, tracer
 from flip_models.schemas import ModelStatusView
 
 app = make_resolver()
 
 
-@app.get("/model/<modelId>/status", summary="A model's status", tags=["models"])
+@app.get("/model/<modelId>/status", summary="A model's status", tags=["models"], responses=api_responses())
 def get_model_status(modelId: UUID) -> ModelStatusView:
     caller = current_caller(app)
     with session_scope() as session:

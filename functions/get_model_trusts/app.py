@@ -9,14 +9,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flip_models.access import Permission, authorize_model
 from flip_models.api_schemas import ModelTrust
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.model_queries import get_model_trusts as trusts_of
 from flip_models.observability import logger, metrics, tracer
 
 app = make_resolver()
 
 
-@app.get("/model/<modelId>/trusts", summary="A model's trusts", tags=["models"])
+@app.get("/model/<modelId>/trusts", summary="A model's trusts", tags=["models"], responses=api_responses())
 def get_model_trusts(modelId: UUID) -> list[ModelTrust]:
     caller = current_caller(app)
     with session_scope() as session:

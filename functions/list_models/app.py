@@ -10,21 +10,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flip_models.access import Permission, authorize_project
 from flip_models.api_schemas import ModelList
 from flip_models.db import session_scope
-from flip_models.http import current_caller, make_resolver
-from flip_models.model_queries import SEARCH_MAX_LENGTH, ModelFilter
+from flip_models.http import api_responses, current_caller, make_resolver
+from flip_models.model_queries import PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, ModelFilter
 from flip_models.model_queries import list_models as page_of_models
 from flip_models.observability import logger, metrics, tracer
 
 app = make_resolver()
 
 
-@app.get("/models", summary="List models", tags=["models"])
+@app.get("/models", summary="List models", tags=["models"], responses=api_responses(errors=(400,)))
 def list_models(
-    page_number: Annotated[int | None, Query(alias="pageNumber")] = None,
-    page_size: Annotated[int | None, Query(alias="pageSize")] = None,
-    search: Annotated[str | None, Query(max_length=SEARCH_MAX_LENGTH)] = None,
+    page_number: Annotated[int | None, Query(alias="pageNumber", description="1-based; ≤ 0 means 1")] = None,
+    page_size: Annotated[
+        int | None, Query(alias="pageSize", description=f"default 20 (also for ≤ 0), at most {PAGE_SIZE_MAX}")
+    ] = None,
+    search: Annotated[
+        str | None, Query(max_length=SEARCH_MAX_LENGTH, description="in the model or project name, any case")
+    ] = None,
     status: Annotated[str | None, Query(description="comma-separated model statuses")] = None,
-    project: Annotated[UUID | None, Query()] = None,
+    project: Annotated[UUID | None, Query(description="only this project's models")] = None,
 ) -> ModelList:
     caller = current_caller(app)
     query = ModelFilter.from_query(page_number, page_size, search, status, project)

@@ -11,14 +11,19 @@ from flip_models.access import Permission, authorize_model
 from flip_models.api_schemas import StatusChange
 from flip_models.db import session_scope
 from flip_models.enums import ModelStatus
-from flip_models.http import current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, make_resolver
 from flip_models.observability import logger, metrics, tracer
 from flip_models.service import update_model_status_by_user
 
 app = make_resolver()
 
 
-@app.patch("/model/<modelId>/status/<status>", summary="Set a model's status", tags=["models"])
+@app.patch(
+    "/model/<modelId>/status/<status>",
+    summary="Set a model's status",
+    tags=["models"],
+    responses=api_responses(errors=(400,)),
+)
 def update_model_status(modelId: UUID, status: ModelStatus) -> StatusChange:
     caller = current_caller(app)
     with session_scope() as session:

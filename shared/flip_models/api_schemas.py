@@ -105,3 +105,25 @@ class ModelList(CamelModel):
     total_records: int
     data: list[ModelSummary]
     status_counts: dict[ModelStatus, int]
+
+
+class ErrorBody(CamelModel):
+    """Every error answer: the HTTP status, a message for people, and for a 400 the field at fault."""
+
+    status_code: int
+    message: str
+    field: str | None = None
+
+
+class ValidationIssue(CamelModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(CamelModel):
+    """A 422: the request does not match the schema; ``detail`` lists each field (never its value)."""
+
+    status_code: int
+    message: str
+    detail: list[ValidationIssue]

@@ -16,9 +16,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 
 from flip_models.access import Caller
+from flip_models.api_schemas import ErrorBody, ValidationErrorBody
 from flip_models.errors import (
     ConflictError,
     DatabaseUnavailableError,
@@ -100,6 +102,36 @@ def _unexpected_error(error: Exception) -> Response[Any]:
     metrics.add_metric(name="ApiErrors", unit=MetricUnit.Count, value=1)
     status = HTTPStatus.INTERNAL_SERVER_ERROR
     return json_response(status, error_body(status, "internal error; it has been logged"))
+
+
+_ERROR_DESCRIPTIONS: Mapping[int, str] = {
+    400: "A rule of the operation is broken (the body names the field)",
+    401: "No user identity (sign in)",
+    403: "The caller may not do this",
+    404: "The model or project does not exist (or is deleted)",
+    409: "The request contradicts the current state",
+    500: "Internal error (logged; nothing about it in the body)",
+    503: "The database is unreachable; retry later",
+}
+
+
+def api_responses(
+    status: int = 200, description: str = "OK", *, errors: tuple[int, ...] = ()
+) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of a route: its success, 401/403/404/422/500/503 and any ``errors`` given."""
+    documented: dict[int, OpenAPIResponse] = {status: {"description": description}}
+    if status == HTTPStatus.NO_CONTENT:
+        documented[status]["content"] = {}
+    for code in sorted({401, 403, 404, 500, 503, *errors}):
+        documented[code] = {
+            "description": _ERROR_DESCRIPTIONS[code],
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+        }
+    documented[422] = {
+        "description": "The request does not match the schema (each field listed)",
+        "content": {content_types.APPLICATION_JSON: {"model": ValidationErrorBody}},
+    }
+    return documented
 
 
 def cors_config() -> CORSConfig:
