@@ -156,11 +156,11 @@ def authorize_model(
 ) -> ModelFacts:
     """The model if it exists and the caller holds ``permission`` on it.
 
-    Missing (or soft-deleted, or in a deleted project, unless ``allow_deleted``) → NotFoundError;
-    no permission → ForbiddenError. With ``allow_deleted`` the caller decides what deleted means.
+    Missing, in a deleted project, or soft-deleted (unless ``allow_deleted``: the route then decides
+    what a deleted model means) → NotFoundError; no permission → ForbiddenError.
     """
     model = load_model_facts(model_id, caller, session)
-    if model is None or (not allow_deleted and (model.deleted or model.project.deleted)):
+    if model is None or model.project.deleted or (model.deleted and not allow_deleted):
         raise NotFoundError(f"model {model_id} does not exist", field="modelId")
     if not is_allowed(caller, permission, model.project, model.owner_id):
         raise ForbiddenError(f"you may not {permission} model {model_id}")

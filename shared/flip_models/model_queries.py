@@ -103,7 +103,7 @@ def edit_model_by_user(
     model: ModelFacts, details: ModelDetails, user_id: uuid.UUID, session: Session
 ) -> None:
     """A person's edit: only a live ``PENDING`` model (else InvalidError), then ``service.edit_model``."""
-    if model.deleted or model.project.deleted:
+    if model.deleted:
         raise InvalidError(f"model {model.model_id} is deleted and cannot be edited", field="modelId")
     if model.status != ModelStatus.PENDING:
         raise InvalidError(
