@@ -11,7 +11,7 @@ from flip_models.access import Permission, authorize_project
 from flip_models.api_schemas import ModelList
 from flip_models.db import session_scope
 from flip_models.http import api_responses, current_caller, make_resolver
-from flip_models.model_queries import PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, ModelFilter
+from flip_models.model_queries import PAGE_NUMBER_MAX, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, ModelFilter
 from flip_models.model_queries import list_models as page_of_models
 from flip_models.observability import logger, metrics, tracer
 
@@ -20,7 +20,9 @@ app = make_resolver()
 
 @app.get("/models", summary="List models", tags=["models"], responses=api_responses(errors=(400,)))
 def list_models(
-    page_number: Annotated[int | None, Query(alias="pageNumber", description="1-based; ≤ 0 means 1")] = None,
+    page_number: Annotated[
+        int | None, Query(alias="pageNumber", le=PAGE_NUMBER_MAX, description="1-based; ≤ 0 means 1")
+    ] = None,
     page_size: Annotated[
         int | None, Query(alias="pageSize", description=f"default 20 (also for ≤ 0), at most {PAGE_SIZE_MAX}")
     ] = None,

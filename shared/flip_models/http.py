@@ -15,7 +15,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -91,8 +94,15 @@ def _validation_error(error: RequestValidationError) -> Response[Any]:
     return json_response(status, error_body(status, f"invalid {fields}", detail=detail))
 
 
+def _unsupported_content_type(error: RequestUnsupportedContentType) -> Response[Any]:
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    metrics.add_metric(name="ApiRejected", unit=MetricUnit.Count, value=1)
+    return json_response(status, error_body(status, "send the body as application/json"))
+
+
 def _service_error(error: ServiceError) -> Response[Any]:
     status = HTTPStatus(error.status_code)
+    metrics.add_metric(name="ApiRejected", unit=MetricUnit.Count, value=1)
     return json_response(status, error_body(status, str(error.msg)))
 
 
@@ -149,6 +159,7 @@ def make_resolver() -> APIGatewayRestResolver:
     for error_class, status in DOMAIN_STATUS.items():
         app.exception_handler(error_class)(_domain_error_handler(status))
     app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ServiceError)(_service_error)
     app.exception_handler(Exception)(_unexpected_error)
     return app
@@ -164,9 +175,10 @@ def _parse_groups(value: object) -> list[str]:
     return []
 
 
-def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
+def caller_from_claims(claims: object) -> Caller:
     """The caller from Cognito claims; no claims or a ``sub`` that is not a UUID → 401."""
-    subject = claims.get("sub")
+    known: Mapping[str, Any] = claims if isinstance(claims, Mapping) else {}
+    subject = known.get("sub")
     try:
         user_id = uuid.UUID(str(subject)) if subject else None
     except ValueError:
@@ -176,7 +188,7 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     settings = get_settings()
     return Caller.from_groups(
         user_id,
-        _parse_groups(claims.get("cognito:groups")),
+        _parse_groups(known.get("cognito:groups")),
         admin_group=settings.admin_group,
         researcher_group=settings.researcher_group,
     )
@@ -185,6 +197,6 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
 def current_caller(app: APIGatewayRestResolver) -> Caller:
     """The caller of the request being handled (``requestContext.authorizer.claims``)."""
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
-    caller = caller_from_claims(app.current_event.request_context.authorizer.claims)
+    caller = caller_from_claims(app.current_event.request_context.authorizer.get("claims"))
     logger.append_keys(user_id=str(caller.user_id))
     return caller

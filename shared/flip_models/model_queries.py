@@ -14,7 +14,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, tuple_
@@ -34,7 +34,7 @@ from flip_models.api_schemas import (
 from flip_models.enums import ModelAuditAction, ModelStatus, ProjectStatus, TrustIntersectStatus
 from flip_models.errors import InvalidError, NotFoundError
 from flip_models.log_rendering import render_log
-from flip_models.schemas import ModelDetails
+from flip_models.schemas import ModelDetails, storable_text
 from flip_models.service import edit_model
 from flip_models.tables import (
     FLLogs,
@@ -51,6 +51,7 @@ LOGS_MAX_LIMIT = 5000
 PAGE_DEFAULT = 1
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
+PAGE_NUMBER_MAX = 1_000_000
 SEARCH_MAX_LENGTH = 200
 
 
@@ -188,7 +189,10 @@ def decode_log_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidError("cursor is not one this API returned", field="cursor") from None
     if log_date.tzinfo is None:
         raise InvalidError("cursor is not one this API returned", field="cursor")
-    return log_date, log_id
+    try:
+        return log_date.astimezone(UTC), log_id
+    except OverflowError:
+        raise InvalidError("cursor is not one this API returned", field="cursor") from None
 
 
 def get_logs_page(
@@ -259,7 +263,17 @@ class ModelFilter:
         status: str | None = None,
         project_id: uuid.UUID | None = None,
     ) -> ModelFilter:
-        """Values ≤ 0 (or absent) take the defaults; a page size above the maximum is capped."""
+        """Values ≤ 0 (or absent) take the defaults; a page size above the maximum is capped.
+
+        A page number above ``PAGE_NUMBER_MAX`` or unstorable search text is an InvalidError.
+        """
+        if page is not None and page > PAGE_NUMBER_MAX:
+            raise InvalidError(f"pageNumber must be at most {PAGE_NUMBER_MAX}", field="pageNumber")
+        if search is not None:
+            try:
+                storable_text(search)
+            except ValueError as error:
+                raise InvalidError(f"search {error}", field="search") from None
         return cls(
             page=page if page is not None and page > 0 else PAGE_DEFAULT,
             page_size=min(page_size, PAGE_SIZE_MAX)
