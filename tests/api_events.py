@@ -90,14 +90,14 @@ def invoke(function: str, event: dict[str, Any]) -> ApiResponse:
 
 
 @dataclass(frozen=True)
-class Caller:
-    """A test caller: an id and its Cognito groups."""
+class Person:
+    """A test caller (a person signed in through Cognito): an id and its groups."""
 
     user_id: uuid.UUID
     groups: tuple[str, ...] = ()
 
     @classmethod
-    def new(cls, *groups: str) -> Caller:
+    def new(cls, *groups: str) -> Person:
         return cls(uuid.uuid4(), groups)
 
     def call(

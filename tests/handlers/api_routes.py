@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.api_events import ApiResponse, Caller
+from tests.api_events import ApiResponse, Person
 from tests.handlers.api_world import World
 
 
@@ -35,7 +35,7 @@ class Route:
         return params
 
     def call(
-        self, world: World, caller: Caller | None = None, model_id: uuid.UUID | str | None = None
+        self, world: World, caller: Person | None = None, model_id: uuid.UUID | str | None = None
     ) -> ApiResponse:
         caller = caller or world.people["admin"]
         kwargs: dict[str, Any] = {"query": self.query or None}

@@ -12,7 +12,7 @@ from typing import Any
 
 from flip_models.enums import ModelStatus
 from flip_models.tables import Model, Project, Trust
-from tests.api_events import ApiResponse, Caller
+from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 
 ROLES = ("admin", "owner", "researcher", "colleague", "viewer", "stranger")
@@ -21,12 +21,12 @@ ROLES = ("admin", "owner", "researcher", "colleague", "viewer", "stranger")
 @dataclass
 class World:
     given: Given
-    people: dict[str, Caller]
+    people: dict[str, Person]
     project: Project
     trusts: list[Trust]
     model: Model
 
-    def __getattr__(self, role: str) -> Caller:
+    def __getattr__(self, role: str) -> Person:
         if role in ROLES:
             return self.people[role]
         raise AttributeError(role)
@@ -39,12 +39,12 @@ class World:
 
 def build_world(given: Given, *, status: ModelStatus = ModelStatus.PENDING) -> World:
     people = {
-        "admin": Caller.new("admin"),
-        "owner": Caller.new("researcher"),
-        "researcher": Caller.new("researcher"),
-        "colleague": Caller.new("researcher"),
-        "viewer": Caller.new(),
-        "stranger": Caller.new("researcher"),
+        "admin": Person.new("admin"),
+        "owner": Person.new("researcher"),
+        "researcher": Person.new("researcher"),
+        "colleague": Person.new("researcher"),
+        "viewer": Person.new(),
+        "stranger": Person.new("researcher"),
     }
     trusts = [given.trust("GSTT", "Guy's and St Thomas'"), given.trust("KCH", "King's College Hospital")]
     project = given.project(

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from flip_models.enums import ModelStatus, ProjectStatus, TrustIntersectStatus
 from flip_models.tables import Model, ModelsAudit, ModelTrustIntersect
-from tests.api_events import ApiResponse, Caller
+from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world
 
 
-def create(caller: Caller, body: Any = None, **kwargs: Any) -> ApiResponse:
+def create(caller: Person, body: Any = None, **kwargs: Any) -> ApiResponse:
     return caller.call("create_model", "POST", "/model", body=body, **kwargs)
 
 

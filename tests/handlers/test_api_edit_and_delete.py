@@ -11,20 +11,20 @@ from sqlalchemy.orm import Session
 
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
 from flip_models.tables import FLJob, FLScheduler, Model, ModelsAudit
-from tests.api_events import ApiResponse, Caller
+from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world
 
 
-def edit(caller: Caller, model_id: uuid.UUID, body: Any) -> ApiResponse:
+def edit(caller: Person, model_id: uuid.UUID, body: Any) -> ApiResponse:
     return caller.call("edit_model", "PUT", "/model/{modelId}", {"modelId": str(model_id)}, body=body)
 
 
-def delete(caller: Caller, model_id: uuid.UUID) -> ApiResponse:
+def delete(caller: Person, model_id: uuid.UUID) -> ApiResponse:
     return caller.call("delete_model", "DELETE", "/model/{modelId}", {"modelId": str(model_id)})
 
 
-def delete_all(caller: Caller, project_id: uuid.UUID, ensure: str | None = None) -> ApiResponse:
+def delete_all(caller: Person, project_id: uuid.UUID, ensure: str | None = None) -> ApiResponse:
     return caller.call(
         "delete_project_models",
         "DELETE",

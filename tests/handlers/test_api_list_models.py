@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from flip_models.enums import ModelStatus
-from tests.api_events import ApiResponse, Caller
+from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import World, assert_error, build_world
 
@@ -16,7 +16,7 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 ZERO_COUNTS = dict.fromkeys((s.value for s in ModelStatus), 0)
 
 
-def list_models(caller: Caller, **query: str) -> ApiResponse:
+def list_models(caller: Person, **query: str) -> ApiResponse:
     return caller.call("list_models", "GET", "/models", query=query or None)
 
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.api_events import ApiResponse, Caller
+from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def logs(caller: Caller, model_id: uuid.UUID, **query: str) -> ApiResponse:
+def logs(caller: Person, model_id: uuid.UUID, **query: str) -> ApiResponse:
     return caller.call(
         "get_model_logs", "GET", "/model/{modelId}/logs", {"modelId": str(model_id)}, query=query or None
     )
@@ -83,7 +83,7 @@ def test_no_rows_is_an_empty_last_page(given: Given) -> None:
     assert logs(world.admin, world.model.id).body == {"data": [], "nextCursor": None}
 
 
-def walk(caller: Caller, model_id: uuid.UUID, limit: int) -> tuple[list[str], int]:
+def walk(caller: Person, model_id: uuid.UUID, limit: int) -> tuple[list[str], int]:
     seen: list[str] = []
     pages = 0
     query: dict[str, Any] = {"limit": str(limit)}

@@ -11,18 +11,18 @@ from sqlalchemy.orm import Session
 
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
 from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
-from tests.api_events import ApiResponse, Caller
+from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def get(caller: Caller, function: str, resource: str, model_id: uuid.UUID) -> ApiResponse:
+def get(caller: Person, function: str, resource: str, model_id: uuid.UUID) -> ApiResponse:
     return caller.call(function, "GET", resource, {"modelId": str(model_id)})
 
 
-def patch(caller: Caller, model_id: uuid.UUID, status: str) -> ApiResponse:
+def patch(caller: Person, model_id: uuid.UUID, status: str) -> ApiResponse:
     return caller.call(
         "update_model_status",
         "PATCH",
