@@ -332,8 +332,9 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
     status_counts = {status: int(counted.get(status, 0)) for status in ModelStatus}
     wanted = query.statuses or frozenset(ModelStatus)
     total = sum(status_counts[status] for status in wanted)
+    page = visible.where(Model.status.in_(query.statuses)) if query.statuses else visible
     page_rows = session.execute(
-        visible.with_only_columns(
+        page.with_only_columns(
             Model.id,
             Model.name,
             Model.description,
@@ -343,7 +344,6 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
             Model.owner_id,
             Model.creation_timestamp,
         )
-        .where(Model.status.in_(wanted))
         .order_by(Model.creation_timestamp.desc(), Model.id.desc())
         .offset((query.page - 1) * query.page_size)
         .limit(query.page_size)

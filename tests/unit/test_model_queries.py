@@ -101,3 +101,33 @@ def test_create_model_needs_an_approved_trust_and_writes_nothing_otherwise(
         create_model(CreateModelRequest(name="x", project_id=project_row.id), facts, owner, session)
 
     assert session.scalar(select(func.count()).select_from(Model)) == 0
+
+
+def test_a_page_of_models_costs_three_queries_whatever_its_size(given: Given, session: Session) -> None:
+    """Counts (one grouped query), the page, and the page's trusts: no query per row."""
+    from sqlalchemy import event
+
+    from flip_models.model_queries import list_models
+
+    trusts = [given.trust("A"), given.trust("B")]
+    project_row = given.project(trusts=trusts)
+    for n in range(12):
+        given.model(project_row, trusts=trusts, status=list(ModelStatus)[n % 8])
+    admin = Caller.from_groups(uuid.uuid4(), ["admin"], admin_group="admin", researcher_group="researcher")
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = list_models(admin, ModelFilter.from_query(page_size=10, status="PENDING,RUNNING"), session)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert len(statements) == 3
+    assert sum("GROUP BY" in s for s in statements) == 1
+    assert result.total_records == 4
+    assert sum(result.status_counts.values()) == 12
+    assert all(len(row.trusts) == 2 for row in result.data)
