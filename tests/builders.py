@@ -9,14 +9,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from flip_models.enums import FLBackend, JobStatus, ModelStatus, NetStatus, ProjectStatus
+from flip_models.enums import FLBackend, JobStatus, ModelAuditAction, ModelStatus, NetStatus, ProjectStatus
 from flip_models.tables import (
     FLJob,
     FLKitSlot,
+    FLLogs,
     FLMetrics,
     FLNets,
     FLScheduler,
     Model,
+    ModelsAudit,
     ModelTrustIntersect,
     Project,
     ProjectTrustIntersect,
@@ -148,3 +150,48 @@ class Given:
         )
         self._commit(row)
         return row
+
+    def audit(
+        self,
+        model: Model,
+        action: ModelAuditAction,
+        *,
+        at: datetime | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> ModelsAudit:
+        row = ModelsAudit(model_id=model.id, action=action, user_id=user_id)
+        if at is not None:
+            row.audit_date = at
+        self._commit(row)
+        return row
+
+    def log(
+        self,
+        model: Model,
+        log: str | None = None,
+        *,
+        at: datetime | None = None,
+        trust: Trust | None = None,
+        success: bool = True,
+        event_type: str | None = None,
+        global_round: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> FLLogs:
+        row = FLLogs(
+            id=uuid.uuid4(),
+            model_id=model.id,
+            log=log,
+            trust=trust.id if trust else None,
+            fl_client_name="Trust_x" if trust else None,
+            success=success,
+            event_type=event_type,
+            global_round=global_round,
+            details=details,
+        )
+        if at is not None:
+            row.log_date = at
+        self._commit(row)
+        return row
+
+    def trust_for_project(self, project: Project, trust: Trust, *, approved: bool) -> None:
+        self._commit(ProjectTrustIntersect(project_id=project.id, trust_id=trust.id, approved=approved))

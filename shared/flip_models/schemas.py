@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from flip_models.enums import ModelStatus
@@ -15,8 +15,26 @@ from flip_models.enums import ModelStatus
 MODEL_NAME_MAX = 75
 MODEL_DESCRIPTION_MAX = 250
 
-ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MODEL_NAME_MAX)]
-ModelDescription = Annotated[str, StringConstraints(max_length=MODEL_DESCRIPTION_MAX)]
+
+def storable_text(value: str) -> str:
+    """Text PostgreSQL can store: no NUL character and valid Unicode (no lone surrogate)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+ModelName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MODEL_NAME_MAX),
+    AfterValidator(storable_text),
+]
+ModelDescription = Annotated[
+    str, StringConstraints(max_length=MODEL_DESCRIPTION_MAX), AfterValidator(storable_text)
+]
 
 
 class CamelModel(BaseModel):

@@ -1,0 +1,38 @@
+"""GET /model/{modelId}/logs: the model's log rows, oldest first, a page at a time (read access)."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from flip_models.access import Permission, authorize_model
+from flip_models.api_schemas import LogsPage
+from flip_models.db import session_scope
+from flip_models.http import api_responses, current_caller, make_resolver
+from flip_models.model_queries import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
+from flip_models.observability import logger, metrics, tracer
+
+app = make_resolver()
+
+
+@app.get(
+    "/model/<modelId>/logs", summary="A model's logs", tags=["models"], responses=api_responses(errors=(400,))
+)
+def get_model_logs(
+    modelId: UUID,
+    limit: Annotated[int, Query(ge=1, le=LOGS_MAX_LIMIT)] = LOGS_DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> LogsPage:
+    caller = current_caller(app)
+    with session_scope() as session:
+        authorize_model(modelId, caller, Permission.READ, session)
+        return get_logs_page(modelId, session, limit=limit, cursor=cursor)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # responses can be large, and are user data
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

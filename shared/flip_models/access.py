@@ -1,0 +1,174 @@
+"""Who may do what (SPEC §4): the caller, the four access rules, and the checks that apply them.
+
+This is the one home of the access rules. The checks answer 404 before 403: a model or project that
+does not exist (or is soft-deleted) is "not found" for everyone, and an existing one the caller may
+not use is "forbidden". Existence of a model is not a secret worth hiding: ids are random UUIDs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy.orm import Session
+
+from flip_models.enums import ModelStatus, ProjectStatus
+from flip_models.errors import ForbiddenError, NotFoundError
+from flip_models.tables import Model, Project, ProjectUserAccess
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in person: Cognito ``sub`` and groups, with the two roles the rules need."""
+
+    user_id: uuid.UUID
+    groups: frozenset[str]
+    is_admin: bool
+    is_researcher: bool
+
+    @classmethod
+    def from_groups(
+        cls, user_id: uuid.UUID, groups: Iterable[str], *, admin_group: str, researcher_group: str
+    ) -> Caller:
+        names = frozenset(groups)
+        return cls(user_id, names, admin_group in names, researcher_group in names)
+
+
+class Permission(StrEnum):
+    READ = "read"
+    MODIFY = "modify"
+    CREATE = "create"
+    DELETE_PROJECT_MODELS = "delete a project's models"
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What the rules need to know about a project and the caller's place in it."""
+
+    project_id: uuid.UUID
+    owner_id: uuid.UUID
+    status: ProjectStatus
+    deleted: bool
+    has_access_row: bool
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the rules and routes need to know about a model before acting on it."""
+
+    model_id: uuid.UUID
+    owner_id: uuid.UUID
+    status: ModelStatus
+    deleted: bool
+    project: ProjectFacts
+
+
+def is_allowed(
+    caller: Caller, permission: Permission, project: ProjectFacts, model_owner_id: uuid.UUID | None = None
+) -> bool:
+    """SPEC §4 access rules.
+
+    read = admin, project owner or an access row; modify a model = admin, project owner, or (model
+    owner and researcher and access row); create = admin, project owner, or (researcher and access
+    row); delete a project's models = admin or project owner.
+    """
+    if caller.is_admin or project.owner_id == caller.user_id:
+        return True
+    if permission is Permission.READ:
+        return project.has_access_row
+    if permission is Permission.MODIFY:
+        return model_owner_id == caller.user_id and caller.is_researcher and project.has_access_row
+    if permission is Permission.CREATE:
+        return caller.is_researcher and project.has_access_row
+    return False
+
+
+def _has_access_row(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """Correlated EXISTS: the user has a ``project_user_access`` row on the outer query's project."""
+    return exists(
+        select(ProjectUserAccess.id).where(
+            ProjectUserAccess.project_id == Project.id, ProjectUserAccess.user_id == user_id
+        )
+    )
+
+
+def load_project_facts(project_id: uuid.UUID, caller: Caller, session: Session) -> ProjectFacts | None:
+    """The project and whether the caller has an access row on it (one query); None when missing."""
+    row = session.execute(
+        select(
+            Project.id,
+            Project.owner_id,
+            Project.status,
+            Project.deleted,
+            _has_access_row(caller.user_id).label("has_access_row"),
+        ).where(Project.id == project_id)
+    ).one_or_none()
+    return None if row is None else ProjectFacts(*row)
+
+
+def load_model_facts(model_id: uuid.UUID, caller: Caller, session: Session) -> ModelFacts | None:
+    """The model with its project facts (one query); None when the model does not exist."""
+    row = session.execute(
+        select(
+            Model.id,
+            Model.owner_id,
+            Model.status,
+            Model.deleted,
+            Project.id,
+            Project.owner_id,
+            Project.status,
+            Project.deleted,
+            _has_access_row(caller.user_id),
+        )
+        .join(Project, Project.id == Model.project_id)
+        .where(Model.id == model_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return ModelFacts(*row[:4], project=ProjectFacts(*row[4:]))
+
+
+def authorize_project(
+    project_id: uuid.UUID, caller: Caller, permission: Permission, session: Session
+) -> ProjectFacts:
+    """The project if it exists, is not deleted and the caller holds ``permission`` on it.
+
+    Missing or deleted → :class:`NotFoundError`; no permission → :class:`ForbiddenError`.
+    """
+    project = load_project_facts(project_id, caller, session)
+    if project is None or project.deleted:
+        raise NotFoundError(f"project {project_id} does not exist", field="projectId")
+    if not is_allowed(caller, permission, project):
+        raise ForbiddenError(f"you may not {permission} the models of project {project_id}")
+    return project
+
+
+def authorize_model(
+    model_id: uuid.UUID,
+    caller: Caller,
+    permission: Permission,
+    session: Session,
+    *,
+    allow_deleted: bool = False,
+) -> ModelFacts:
+    """The model if it exists and the caller holds ``permission`` on it.
+
+    Missing, in a deleted project, or soft-deleted (unless ``allow_deleted``: the route then decides
+    what a deleted model means) → NotFoundError; no permission → ForbiddenError.
+    """
+    model = load_model_facts(model_id, caller, session)
+    if model is None or model.project.deleted or (model.deleted and not allow_deleted):
+        raise NotFoundError(f"model {model_id} does not exist", field="modelId")
+    if not is_allowed(caller, permission, model.project, model.owner_id):
+        raise ForbiddenError(f"you may not {permission} model {model_id}")
+    return model
+
+
+def readable_projects(caller: Caller) -> ColumnElement[bool]:
+    """SQL condition on ``Project`` selecting the projects whose models the caller may read."""
+    if caller.is_admin:
+        return true()
+    return or_(Project.owner_id == caller.user_id, _has_access_row(caller.user_id))

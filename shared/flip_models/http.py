@@ -1,0 +1,202 @@
+"""The HTTP edge shared by every API function: resolver factory, caller identity, errors → HTTP.
+
+Every domain error class has exactly one handler here, so a handler module never builds an error
+response itself. Bodies are JSON ``{"statusCode", "message"}`` (plus ``field`` for a 400, and
+``detail`` for a 422); they never carry a stack trace, SQL, driver text or the rejected input.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.metrics import MetricUnit
+
+from flip_models.access import Caller
+from flip_models.api_schemas import ErrorBody, ValidationErrorBody
+from flip_models.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    FlipError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from flip_models.observability import logger, metrics
+from flip_models.settings import get_settings
+
+#: Cap on what a 422 body repeats of a validation message (never the input itself).
+_MAX_MESSAGE = 200
+
+#: Domain error class → HTTP status; one handler each (see :func:`make_resolver`).
+DOMAIN_STATUS: Mapping[type[FlipError], HTTPStatus] = {
+    InvalidError: HTTPStatus.BAD_REQUEST,
+    UnauthorizedError: HTTPStatus.UNAUTHORIZED,
+    ForbiddenError: HTTPStatus.FORBIDDEN,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    ConflictError: HTTPStatus.CONFLICT,
+    DatabaseUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def json_response(
+    status: HTTPStatus | int, body: Any, headers: Mapping[str, str] | None = None
+) -> Response[Any]:
+    return Response(
+        status_code=int(status),
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=dict(headers or {}),
+    )
+
+
+def error_body(status: HTTPStatus, message: str, **extra: Any) -> dict[str, Any]:
+    return {"statusCode": int(status), "message": message, **extra}
+
+
+def _domain_error_handler(status: HTTPStatus) -> Callable[[FlipError], Response[Any]]:
+    def handle(error: FlipError) -> Response[Any]:
+        extra = {"field": error.field} if status == HTTPStatus.BAD_REQUEST and error.field else {}
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.warning("request failed", extra={"status": int(status), "reason": error.message})
+            metrics.add_metric(name="ApiUnavailable", unit=MetricUnit.Count, value=1)
+        headers = {"Retry-After": "5"} if status == HTTPStatus.SERVICE_UNAVAILABLE else None
+        return json_response(status, error_body(status, error.message, **extra), headers)
+
+    return handle
+
+
+def _validation_error(error: RequestValidationError) -> Response[Any]:
+    """422 listing each offending field (``loc`` such as ``["body", "name"]``) and why; no input."""
+    detail = [
+        {
+            # A body that is not JSON at all: the location is the body itself, not a character index.
+            "loc": ["body"] if item.get("type") == "json_invalid" else list(item.get("loc", ())),
+            "msg": str(item.get("msg", ""))[:_MAX_MESSAGE],
+            "type": str(item.get("type", "")),
+        }
+        for item in error.errors()
+    ]
+    fields = ", ".join(".".join(str(part) for part in item["loc"]) for item in detail) or "request"
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    metrics.add_metric(name="ApiRejected", unit=MetricUnit.Count, value=1)
+    return json_response(status, error_body(status, f"invalid {fields}", detail=detail))
+
+
+def _unsupported_content_type(error: RequestUnsupportedContentType) -> Response[Any]:
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    metrics.add_metric(name="ApiRejected", unit=MetricUnit.Count, value=1)
+    return json_response(status, error_body(status, "send the body as application/json"))
+
+
+def _service_error(error: ServiceError) -> Response[Any]:
+    status = HTTPStatus(error.status_code)
+    metrics.add_metric(name="ApiRejected", unit=MetricUnit.Count, value=1)
+    return json_response(status, error_body(status, str(error.msg)))
+
+
+def _unexpected_error(error: Exception) -> Response[Any]:
+    """Anything else is our fault: log it with its trace, answer 500 with nothing inside."""
+    logger.exception("unexpected error", extra={"error_type": type(error).__name__})
+    metrics.add_metric(name="ApiErrors", unit=MetricUnit.Count, value=1)
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+    return json_response(status, error_body(status, "internal error; it has been logged"))
+
+
+_ERROR_DESCRIPTIONS: Mapping[int, str] = {
+    400: "A rule of the operation is broken (the body names the field)",
+    401: "No user identity (sign in)",
+    403: "The caller may not do this",
+    404: "The model or project does not exist (or is deleted)",
+    409: "The request contradicts the current state",
+    500: "Internal error (logged; nothing about it in the body)",
+    503: "The database is unreachable; retry later",
+}
+
+
+def api_responses(
+    status: int = 200, description: str = "OK", *, errors: tuple[int, ...] = ()
+) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of a route: its success, 401/403/404/422/500/503 and any ``errors`` given."""
+    documented: dict[int, OpenAPIResponse] = {status: {"description": description}}
+    if status == HTTPStatus.NO_CONTENT:
+        documented[status]["content"] = {}
+    for code in sorted({401, 403, 404, 500, 503, *errors}):
+        documented[code] = {
+            "description": _ERROR_DESCRIPTIONS[code],
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+        }
+    documented[422] = {
+        "description": "The request does not match the schema (each field listed)",
+        "content": {content_types.APPLICATION_JSON: {"model": ValidationErrorBody}},
+    }
+    return documented
+
+
+def cors_config() -> CORSConfig:
+    """CORS headers on every response to a request with an ``Origin`` (origin from the template)."""
+    return CORSConfig(
+        allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+
+
+def make_resolver() -> APIGatewayRestResolver:
+    """A REST API resolver with request/response validation, CORS and the error mapping."""
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
+    for error_class, status in DOMAIN_STATUS.items():
+        app.exception_handler(error_class)(_domain_error_handler(status))
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
+    app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(Exception)(_unexpected_error)
+    return app
+
+
+def _parse_groups(value: object) -> list[str]:
+    """``cognito:groups`` as API Gateway passes it: a list, ``"a,b"`` or ``"[a b]"``."""
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value]
+    if isinstance(value, str):
+        text = value.strip().removeprefix("[").removesuffix("]")
+        return [part for part in text.replace(",", " ").split() if part]
+    return []
+
+
+def caller_from_claims(claims: object) -> Caller:
+    """The caller from Cognito claims; no claims or a ``sub`` that is not a UUID → 401."""
+    known: Mapping[str, Any] = claims if isinstance(claims, Mapping) else {}
+    subject = known.get("sub")
+    try:
+        user_id = uuid.UUID(str(subject)) if subject else None
+    except ValueError:
+        user_id = None
+    if user_id is None:
+        raise UnauthorizedError("sign in first: the request carries no user identity")
+    settings = get_settings()
+    return Caller.from_groups(
+        user_id,
+        _parse_groups(known.get("cognito:groups")),
+        admin_group=settings.admin_group,
+        researcher_group=settings.researcher_group,
+    )
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    """The caller of the request being handled (``requestContext.authorizer.claims``)."""
+    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+    caller = caller_from_claims(app.current_event.request_context.authorizer.get("claims"))
+    logger.append_keys(user_id=str(caller.user_id))
+    return caller

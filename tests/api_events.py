@@ -1,0 +1,114 @@
+"""API Gateway REST proxy events as a Cognito user-pool authorizer delivers them, and a caller."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tests.lambda_support import FakeLambdaContext, load_function
+
+ORIGIN = "https://flip.example.org"
+
+
+def api_event(
+    method: str,
+    resource: str,
+    path_parameters: dict[str, str] | None = None,
+    *,
+    user_id: uuid.UUID | str | None = None,
+    groups: list[str] | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    raw_body: str | None = None,
+) -> dict[str, Any]:
+    """A REST proxy event for ``resource`` (``/model/{modelId}``) with its parameters filled in.
+
+    ``user_id`` None means no authorizer claims at all; groups become the comma-separated string
+    API Gateway passes for ``cognito:groups``.
+    """
+    path = resource
+    for name, value in (path_parameters or {}).items():
+        path = path.replace("{" + name + "}", value)
+    claims: dict[str, str] = {}
+    if user_id is not None:
+        claims = {"sub": str(user_id), "email": "someone@example.org", "token_use": "id"}
+        if groups:
+            claims["cognito:groups"] = ",".join(groups)
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Origin": ORIGIN, "Content-Type": "application/json", "Accept": "application/json"},
+        "multiValueHeaders": {
+            "Origin": [ORIGIN],
+            "Content-Type": ["application/json"],
+            "Accept": ["application/json"],
+        },
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "resourceId": "abc123",
+            "stage": "dev",
+            "requestId": str(uuid.uuid4()),
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/dev{path}",
+            "apiId": "flipapi01",
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": "203.0.113.10", "userAgent": "pytest"},
+            "authorizer": {"claims": claims} if claims else None,
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    raw_body: str | None
+
+    @property
+    def body(self) -> Any:
+        return json.loads(self.raw_body) if self.raw_body else None
+
+
+def invoke(function: str, event: dict[str, Any]) -> ApiResponse:
+    """Call ``functions/<function>/app.py``'s ``lambda_handler`` in-process, as Lambda would."""
+    result = load_function(function).lambda_handler(event, FakeLambdaContext())
+    headers = dict(result.get("headers") or {})
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.setdefault(name, ",".join(values))
+    return ApiResponse(result["statusCode"], headers, result.get("body"))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A test caller (a person signed in through Cognito): an id and its groups."""
+
+    user_id: uuid.UUID
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def new(cls, *groups: str) -> Person:
+        return cls(uuid.uuid4(), groups)
+
+    def call(
+        self,
+        function: str,
+        method: str,
+        resource: str,
+        path_parameters: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> ApiResponse:
+        event = api_event(
+            method, resource, path_parameters, user_id=self.user_id, groups=list(self.groups), **kwargs
+        )
+        return invoke(function, event)

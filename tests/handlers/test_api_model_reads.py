@@ -1,0 +1,218 @@
+"""GET /model/{id}, /status, /metrics, /trusts and PATCH /model/{id}/status/{status}: shapes and rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
+from tests.api_events import ApiResponse, Person
+from tests.builders import Given
+from tests.handlers.api_world import assert_error, build_world
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def get(caller: Person, function: str, resource: str, model_id: uuid.UUID) -> ApiResponse:
+    return caller.call(function, "GET", resource, {"modelId": str(model_id)})
+
+
+def patch(caller: Person, model_id: uuid.UUID, status: str) -> ApiResponse:
+    return caller.call(
+        "update_model_status",
+        "PATCH",
+        "/model/{modelId}/status/{status}",
+        {"modelId": str(model_id), "status": status},
+    )
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- GET /model/{modelId} -------------------------------------------------------------------------
+
+
+def test_model_detail_field_by_field(given: Given, session: Session) -> None:
+    world = build_world(given, status=ModelStatus.RESULTS_UPLOADED)
+    model = world.model
+    given.audit(model, ModelAuditAction.PREPARED, at=T0)
+    given.audit(model, ModelAuditAction.RUNNING, at=T0 + timedelta(minutes=5))
+    given.audit(model, ModelAuditAction.PREPARED, at=T0 + timedelta(hours=1))  # a second run: latest wins
+    given.audit(model, ModelAuditAction.RESULTS_UPLOADED, at=T0 + timedelta(hours=2))
+    given.audit(model, ModelAuditAction.EDIT, at=T0 + timedelta(hours=3))
+
+    response = get(world.viewer, "get_model", "/model/{modelId}", model.id)
+
+    assert response.status == 200
+    body = response.body
+    assert list(body) == [
+        "modelId",
+        "modelName",
+        "modelDescription",
+        "projectId",
+        "status",
+        "creationTimestamp",
+        "preparedAt",
+        "runningAt",
+        "resultsUploadedAt",
+        "trusts",
+    ]
+    assert body["modelId"] == str(model.id)
+    assert body["modelName"] == model.name
+    assert body["modelDescription"] == ""
+    assert body["projectId"] == str(world.project.id)
+    assert body["status"] == "RESULTS_UPLOADED"
+    assert body["creationTimestamp"] == iso(model.creation_timestamp)
+    assert body["preparedAt"] == iso(T0 + timedelta(hours=1))
+    assert body["runningAt"] == iso(T0 + timedelta(minutes=5))
+    assert body["resultsUploadedAt"] == iso(T0 + timedelta(hours=2))
+    assert body["trusts"] == [
+        {"id": str(t.id), "name": t.name, "code": t.code} for t in sorted(world.trusts, key=lambda t: t.name)
+    ]
+
+
+def test_model_detail_without_stages_has_null_dates(given: Given) -> None:
+    world = build_world(given)
+
+    body = get(world.admin, "get_model", "/model/{modelId}", world.model.id).body
+
+    assert (body["preparedAt"], body["runningAt"], body["resultsUploadedAt"]) == (None, None, None)
+
+
+# --- GET /model/{modelId}/status -------------------------------------------------------------------
+
+
+def test_status_shape(given: Given) -> None:
+    world = build_world(given, status=ModelStatus.RUNNING)
+
+    response = get(world.viewer, "get_model_status", "/model/{modelId}/status", world.model.id)
+
+    assert response.status == 200
+    assert response.body == {"status": "RUNNING", "deleted": False}
+
+
+def test_status_still_answers_for_a_deleted_model(given: Given) -> None:
+    world = build_world(given)
+    deleted = world.another_model(status=ModelStatus.STOPPED, deleted=True)
+
+    response = get(world.researcher, "get_model_status", "/model/{modelId}/status", deleted.id)
+
+    assert response.body == {"status": "STOPPED", "deleted": True}
+
+
+# --- PATCH /model/{modelId}/status/{status} -----------------------------------------------------------
+
+
+def test_stopping_a_running_model(given: Given, session: Session) -> None:
+    world = build_world(given, status=ModelStatus.RUNNING)
+    job = given.job(world.model)
+    scheduler = given.busy_scheduler(job)
+
+    response = patch(world.researcher, world.model.id, "STOPPED")
+
+    assert response.status == 200
+    assert response.body == {"status": "STOPPED", "changed": True}
+    session.expire_all()
+    assert session.get(Model, world.model.id).status == ModelStatus.STOPPED  # type: ignore[union-attr]
+    audit = session.execute(select(ModelsAudit.action, ModelsAudit.user_id)).one()
+    assert tuple(audit) == (ModelAuditAction.STOPPED, world.researcher.user_id)
+    assert session.get(FLJob, job.id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
+    assert session.get(FLScheduler, scheduler.id).status == NetStatus.AVAILABLE  # type: ignore[union-attr]
+    hub = session.execute(select(FLLogs.log, FLLogs.success, FLLogs.trust)).one()
+    assert tuple(hub) == ("The job for this model has been stopped.", False, None)
+
+
+def test_stopping_twice_changes_nothing_the_second_time(given: Given, session: Session) -> None:
+    world = build_world(given, status=ModelStatus.RUNNING)
+    assert patch(world.owner, world.model.id, "STOPPED").body == {"status": "STOPPED", "changed": True}
+
+    response = patch(world.owner, world.model.id, "STOPPED")
+
+    assert response.body == {"status": "STOPPED", "changed": False}
+    assert len(session.execute(select(ModelsAudit.id)).all()) == 1
+
+
+def test_a_stopped_model_can_be_set_back_to_pending(given: Given, session: Session) -> None:
+    world = build_world(given, status=ModelStatus.STOPPED)
+
+    response = patch(world.admin, world.model.id, "PENDING")
+
+    assert response.body == {"status": "PENDING", "changed": True}
+    session.expire_all()
+    assert session.get(Model, world.model.id).status == ModelStatus.PENDING  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "status", ["INITIATED", "PREPARED", "RUNNING", "RESULTS_UPLOADED", "RESULTS_UPLOAD_FAILED", "ERROR"]
+)
+def test_a_person_may_not_set_other_statuses(status: str, given: Given, session: Session) -> None:
+    world = build_world(given)
+
+    body = assert_error(patch(world.admin, world.model.id, status), 400, field="status")
+
+    assert "STOPPED" in body["message"]
+    session.expire_all()
+    assert session.get(Model, world.model.id).status == ModelStatus.PENDING  # type: ignore[union-attr]
+    assert session.execute(select(ModelsAudit.id)).all() == []
+
+
+@pytest.mark.parametrize("status", ["BOGUS", "stopped", "RUNNING;DROP"])
+def test_an_unknown_status_is_422(status: str, given: Given) -> None:
+    world = build_world(given)
+
+    assert_error(patch(world.admin, world.model.id, status), 422, field="status")
+
+
+# --- GET /model/{modelId}/metrics ---------------------------------------------------------------------
+
+
+def test_metrics_shape(given: Given) -> None:
+    world = build_world(given)
+    gstt, kch = sorted(world.trusts, key=lambda t: t.code or "")
+    given.metric(world.model, kch, label="LOSS", x_value=1, result=0.5)
+    given.metric(world.model, gstt, label="LOSS", x_value=1, result=0.4)
+    given.metric(world.model, gstt, label="LOSS", x_value=0, result=0.9)
+
+    response = get(world.viewer, "get_model_metrics", "/model/{modelId}/metrics", world.model.id)
+
+    assert response.status == 200
+    assert response.body == [
+        {
+            "yLabel": "LOSS",
+            "xLabel": "Global Round",
+            "metrics": [
+                {
+                    "seriesLabel": "GSTT",
+                    "data": [{"xValue": 0.0, "yValue": 0.9}, {"xValue": 1.0, "yValue": 0.4}],
+                },
+                {"seriesLabel": "KCH", "data": [{"xValue": 1.0, "yValue": 0.5}]},
+            ],
+        }
+    ]
+
+
+def test_no_metrics_is_an_empty_list(given: Given) -> None:
+    world = build_world(given)
+
+    assert get(world.admin, "get_model_metrics", "/model/{modelId}/metrics", world.model.id).body == []
+
+
+# --- GET /model/{modelId}/trusts ----------------------------------------------------------------------
+
+
+def test_trusts_shape(given: Given) -> None:
+    world = build_world(given)
+
+    response = get(world.colleague, "get_model_trusts", "/model/{modelId}/trusts", world.model.id)
+
+    assert response.status == 200
+    assert response.body == [
+        {"id": str(t.id), "name": t.name, "code": t.code, "status": "PENDING"}
+        for t in sorted(world.trusts, key=lambda t: t.name)
+    ]

@@ -1,0 +1,98 @@
+"""The HTTP API in template.yaml, checked through an offline SAM transform (what CloudFormation gets)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from tests.template.test_template import ROOT, functions, load_template
+
+POOL_ARN = "arn:aws:cognito-idp:eu-west-2:123456789012:userpool/eu-west-2_Example"
+SPEC_ROUTES = {
+    ("/model", "post"),
+    ("/model/{modelId}", "get"),
+    ("/model/{modelId}", "put"),
+    ("/model/{modelId}", "delete"),
+    ("/project/{projectId}/models", "delete"),
+    ("/model/{modelId}/status", "get"),
+    ("/model/{modelId}/status/{status}", "patch"),
+    ("/model/{modelId}/metrics", "get"),
+    ("/model/{modelId}/logs", "get"),
+    ("/model/{modelId}/trusts", "get"),
+    ("/models", "get"),
+}
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict[str, Any]:
+    """The template after the SAM transform, code locations replaced as ``sam package`` would."""
+    template = json.loads(json.dumps(load_template()))
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in properties:
+                properties[key] = f"s3://flip-artifacts/{name}.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+    parameters = {"CognitoUserPoolArn": POOL_ARN, "Stage": "dev", "DbSecretArn": "arn:secret"}
+    return dict(transform(template, parameters, _NoManagedPolicies()))
+
+
+def api_routes() -> dict[tuple[str, str], str]:
+    """(path, method) → the CodeUri folder of the function serving it."""
+    routes = {}
+    for properties in functions().values():
+        for event in properties.get("Events", {}).values():
+            if event["Type"] == "Api":
+                assert event["Properties"]["RestApiId"] == {"Ref": "FlipApi"}
+                key = (event["Properties"]["Path"], event["Properties"]["Method"].lower())
+                assert key not in routes, f"{key} is served twice"
+                routes[key] = Path(properties["CodeUri"]).name
+    return routes
+
+
+def test_every_spec_route_has_its_own_function() -> None:
+    routes = api_routes()
+
+    assert set(routes) == SPEC_ROUTES
+    assert len(set(routes.values())) == len(routes)
+    for folder in routes.values():
+        assert (ROOT / "functions" / folder / "app.py").is_file()
+
+
+def test_api_functions_may_read_only_the_database_secret(transformed: dict[str, Any]) -> None:
+    resources = transformed["Resources"]
+    for name in functions():
+        if not any(e["Type"] == "Api" for e in functions()[name].get("Events", {}).values()):
+            continue
+        role = resources[f"{name}Role"]["Properties"]
+        statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+        assert [s["Action"] for s in statements] == [["secretsmanager:GetSecretValue"]], name
+        assert resources[name]["Properties"]["VpcConfig"]
+        assert resources[name]["Properties"]["Layers"]
+        assert f"{name}LogGroup" in resources
+
+
+def test_every_route_needs_a_cognito_token_but_preflight_does_not(transformed: dict[str, Any]) -> None:
+    api = transformed["Resources"]["FlipApi"]["Properties"]
+    body = api["Body"]
+    authorizer = body["securityDefinitions"]["CognitoAuthorizer"]
+    assert authorizer["x-amazon-apigateway-authorizer"]["providerARNs"] == [POOL_ARN]
+    for path, method in SPEC_ROUTES:
+        operations = body["paths"][path]
+        assert operations[method]["security"] == [{"CognitoAuthorizer": []}]
+        assert "options" in operations
+        assert "security" not in operations["options"] or operations["options"]["security"] == [{"NONE": []}]
+
+
+def test_the_api_url_is_an_output() -> None:
+    assert "FlipApi" in json.dumps(load_template()["Outputs"]["ApiUrl"]["Value"])

@@ -1,0 +1,133 @@
+"""Pieces of the API queries that need no HTTP: cursors, list query normalisation, create rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from flip_models.access import Caller, Permission, authorize_project
+from flip_models.api_schemas import CreateModelRequest
+from flip_models.enums import ModelStatus
+from flip_models.errors import InvalidError
+from flip_models.model_queries import (
+    PAGE_SIZE_MAX,
+    ModelFilter,
+    create_model,
+    decode_log_cursor,
+    encode_log_cursor,
+    get_logs_page,
+    parse_status_filter,
+)
+from flip_models.tables import Model
+from tests.builders import Given
+
+
+def test_a_cursor_round_trips_to_the_microsecond() -> None:
+    moment = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    row_id = uuid.uuid4()
+
+    cursor = encode_log_cursor(moment, row_id)
+
+    assert "=" not in cursor
+    assert decode_log_cursor(cursor) == (moment, row_id)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "%%%",
+        "bm90IGpzb24",  # "not json"
+        "WyIyMDI2LTA1LTAxVDEyOjAwOjAwIiwieCJd",  # naive date, bad id
+        "WyIyMDI2LTA1LTAxVDEyOjAwOjAwIl0",  # one element
+    ],
+)
+def test_a_foreign_cursor_is_invalid_on_cursor(cursor: str) -> None:
+    with pytest.raises(InvalidError) as caught:
+        decode_log_cursor(cursor)
+    assert caught.value.field == "cursor"
+
+
+def test_a_naive_date_in_a_cursor_is_rejected() -> None:
+    naive = encode_log_cursor(datetime(2026, 5, 1), uuid.uuid4())
+
+    with pytest.raises(InvalidError):
+        decode_log_cursor(naive)
+
+
+def test_limit_bounds_are_enforced_below_http_too(given: Given, session: Session) -> None:
+    model = given.model()
+
+    with pytest.raises(InvalidError):
+        get_logs_page(model.id, session, limit=0)
+    with pytest.raises(InvalidError):
+        get_logs_page(model.id, session, limit=5001)
+
+
+def test_status_filter_parsing() -> None:
+    assert parse_status_filter(None) == frozenset()
+    assert parse_status_filter(" ,") == frozenset()
+    assert parse_status_filter("running,STOPPED,TRAINING_STARTED") == {
+        ModelStatus.RUNNING,
+        ModelStatus.STOPPED,
+    }
+    with pytest.raises(InvalidError) as caught:
+        parse_status_filter("RUNNING,x" + "y" * 500)
+    assert caught.value.field == "status"
+    assert len(caught.value.message) < 100
+
+
+def test_model_filter_normalises_paging_and_search() -> None:
+    query = ModelFilter.from_query(0, 10_000, "  chest  ", None, None)
+
+    assert (query.page, query.page_size, query.search) == (1, PAGE_SIZE_MAX, "chest")
+    assert ModelFilter.from_query(None, None, "   ").search is None
+    assert ModelFilter.from_query(3, 5).page == 3
+
+
+def test_create_model_needs_an_approved_trust_and_writes_nothing_otherwise(
+    given: Given, session: Session
+) -> None:
+    owner = uuid.uuid4()
+    project_row = given.project(owner)
+    admin = Caller.from_groups(uuid.uuid4(), ["admin"], admin_group="admin", researcher_group="researcher")
+    facts = authorize_project(project_row.id, admin, Permission.CREATE, session)
+
+    with pytest.raises(InvalidError):
+        create_model(CreateModelRequest(name="x", project_id=project_row.id), facts, owner, session)
+
+    assert session.scalar(select(func.count()).select_from(Model)) == 0
+
+
+def test_a_page_of_models_costs_three_queries_whatever_its_size(given: Given, session: Session) -> None:
+    """Counts (one grouped query), the page, and the page's trusts: no query per row."""
+    from sqlalchemy import event
+
+    from flip_models.model_queries import list_models
+
+    trusts = [given.trust("A"), given.trust("B")]
+    project_row = given.project(trusts=trusts)
+    for n in range(12):
+        given.model(project_row, trusts=trusts, status=list(ModelStatus)[n % 8])
+    admin = Caller.from_groups(uuid.uuid4(), ["admin"], admin_group="admin", researcher_group="researcher")
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = list_models(admin, ModelFilter.from_query(page_size=10, status="PENDING,RUNNING"), session)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert len(statements) == 3
+    assert sum("GROUP BY" in s for s in statements) == 1
+    assert result.total_records == 4
+    assert sum(result.status_counts.values()) == 12
+    assert all(len(row.trusts) == 2 for row in result.data)
