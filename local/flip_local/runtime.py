@@ -131,7 +131,7 @@ class FunctionWorker:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-        if self._process is not None:
-            self._process.terminate()
-            self._process.join(5)
-            self._process = None
+        process, self._process = self._process, None
+        if process is not None and process.pid is not None:  # started
+            process.terminate()
+            process.join(5)

@@ -78,7 +78,7 @@ def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | No
     raw, matches = decode(str(path))
     if matches or raw is None:
         raise ValueError(f"{path} could not be read: {matches}")
-    raw = dict(raw)
+    raw = _plain(raw)
     values = {name: spec.get("Default") for name, spec in raw.get("Parameters", {}).items()}
     values.update(parameters or {})
     template = Template(raw=raw, parameters=values)
@@ -110,6 +110,17 @@ def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | No
             sqs_sources=tuple(sources),
         )
     return template
+
+
+def _plain(value: Any) -> Any:
+    """cfn-lint's decoded nodes as plain dicts, lists and strings (picklable, comparable)."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
 
 
 def resolve(value: Any, parameters: Mapping[str, Any], resources: Mapping[str, Mapping[str, str]]) -> Any:
