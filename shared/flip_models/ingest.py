@@ -7,7 +7,7 @@ A batch goes through three steps:
 2. **apply** the valid ones in one transaction with batched SQL: one query resolves every FL client
    slot of the batch, one reads the models and their trusts, one multi-row ``INSERT … ON CONFLICT
    (message_id) DO NOTHING`` writes logs or metrics. Status messages go one by one, in order, through
-   ``service.update_model_status`` (each in a savepoint, with its idempotency row in
+   ``service.update_model_status`` (each in its own short transaction, with its idempotency row in
    ``fl_status_message``). A row the database refuses is isolated one by one and rejected; a database
    that is down or too slow makes the records *retry*.
 3. **settle** each record under Powertools' batch processor (the FIFO one for status messages, so that
@@ -20,6 +20,7 @@ The idempotency key is the message's ``event_id`` when it has one, else the SQS 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -159,12 +160,10 @@ def parse_records(
 # --- 2. apply --------------------------------------------------------------------------------------
 
 
-def apply_items(
+def apply_in_one_transaction(
     items: Sequence[Item[M]], apply: Callable[[Sequence[Item[M]], Session], dict[str, Outcome]]
 ) -> dict[str, Outcome]:
     """Run ``apply`` in one transaction; a database that is down or too slow retries every item."""
-    if not items:
-        return {}
     try:
         with db.session_scope() as session:
             return apply(items, session)
@@ -361,14 +360,19 @@ def _in_savepoint(session: Session, work: Callable[[], T]) -> T:
     return result
 
 
-def apply_statuses(items: Sequence[Item[FLStatusMessage]], session: Session) -> dict[str, Outcome]:
-    """Apply status messages in batch order, each once; stop at the first transient failure.
+def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]:
+    """Apply status messages in batch order, each once and in its own transaction.
 
-    Each message writes its ``fl_status_message`` row and its transition in one savepoint, so a
-    redelivered message finds its row and changes nothing. After a transient failure the message and
-    every later one are retried (FIFO: nothing may overtake a failed message of its model).
+    Each message writes its ``fl_status_message`` row with its transition, so a redelivered message
+    finds the row and changes nothing; its own transaction gives its audit row and hub line their
+    own time. After a transient failure that message and every later one are retried (FIFO: nothing
+    may overtake a failed message of its model); what was committed before stays.
     """
-    existing = _model_trusts({item.message.model_id for item in items}, session)
+    try:
+        with db.session_scope() as session:
+            existing = _model_trusts({item.message.model_id for item in items}, session)
+    except DatabaseUnavailableError as error:
+        return {item.message_id: Retry(error.message) for item in items}
     outcomes: dict[str, Outcome] = {}
     for index, item in enumerate(items):
         if item.message.model_id not in existing:
@@ -377,7 +381,8 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]], session: Session) -> 
             )
             continue
         try:
-            outcomes[item.message_id] = _in_savepoint(session, partial(_apply_status, item, session))
+            with db.session_scope() as session:
+                outcomes[item.message_id] = _apply_status(item, session)
         except _Reject as rejection:
             outcomes[item.message_id] = rejection.rejected
         except db.DatabaseError as error:
@@ -413,6 +418,15 @@ def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
     return Applied()
 
 
+def readable_model_id(body: str) -> str | None:
+    """The model id of a rejected body when it has a valid one (the group of a FIFO dead letter)."""
+    try:
+        parsed = json.loads(body)
+        return str(uuid.UUID(str(parsed["model_id"]))) if isinstance(parsed, dict) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 # --- 3. settle -------------------------------------------------------------------------------------
 
 
@@ -422,12 +436,12 @@ class FLQueue:
 
     name: str
     record_model: type[FLRecord]
-    apply: Callable[[Sequence[Item[Any]], Session], dict[str, Outcome]]
+    apply: Callable[[Sequence[Item[Any]]], dict[str, Outcome]]
     fifo: bool = False
 
 
-FL_LOGS = FLQueue("fl-logs", FLLogRecord, apply_logs)
-FL_METRICS = FLQueue("fl-metrics", FLMetricRecord, apply_metrics)
+FL_LOGS = FLQueue("fl-logs", FLLogRecord, partial(apply_in_one_transaction, apply=apply_logs))
+FL_METRICS = FLQueue("fl-metrics", FLMetricRecord, partial(apply_in_one_transaction, apply=apply_metrics))
 FL_STATUS = FLQueue("fl-status.fifo", FLStatusRecord, apply_statuses, fifo=True)
 
 
@@ -438,7 +452,8 @@ class RetryLater(Exception):
 def handle_batch(queue: FLQueue, event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Process one SQS batch; returns ``{"batchItemFailures": [{"itemIdentifier": messageId}, …]}``."""
     items, outcomes = parse_records(event.get("Records") or [], queue.record_model)
-    outcomes.update(apply_items(items, queue.apply))
+    if items:
+        outcomes.update(queue.apply(items))
     groups = {item.message_id: str(item.message.model_id) for item in items}
     dead_letter_queue_url = get_settings().dead_letter_queue_url
 
@@ -449,7 +464,8 @@ def handle_batch(queue: FLQueue, event: dict[str, Any], context: LambdaContext) 
         if isinstance(outcome, Retry):
             raise RetryLater(outcome.reason)
         if isinstance(outcome, Rejected):
-            _dead_letter(queue, record, outcome, groups.get(record.message_id), dead_letter_queue_url)
+            group = groups.get(record.message_id) or readable_model_id(record.body)
+            _dead_letter(queue, record, outcome, group, dead_letter_queue_url)
 
     processor = SqsFifoPartialProcessor() if queue.fifo else BatchProcessor(event_type=EventType.SQS)
     processor.raise_on_entire_batch_failure = False  # report every id; an exception would hide which
