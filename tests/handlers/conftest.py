@@ -50,8 +50,10 @@ class DeadLetterQueue:
 
 
 @pytest.fixture
-def aws() -> Iterator[SQSClient]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SQSClient]:
     """moto in place of AWS for the test; the handlers' SQS client is created inside it."""
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):  # never a real endpoint (LocalStack)
+        monkeypatch.delenv(variable, raising=False)
     with mock_aws():
         dead_letters.reset_client()
         yield boto3.client("sqs")

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def sqs() -> Iterator[SQSClient]:
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[SQSClient]:
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):  # never a real endpoint (LocalStack)
+        monkeypatch.delenv(variable, raising=False)
     with mock_aws():
         dead_letters.reset_client()
         yield boto3.client("sqs")
