@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from flip_models import db, ingest
 from flip_models.enums import ModelAuditAction, ModelStatus
 from flip_models.errors import DatabaseUnavailableError
-from flip_models.tables import FLLogs, FLMetrics, Model, ModelsAudit
+from flip_models.tables import FLLogs, FLMetrics, Model, ModelsAudit, ModelTrustIntersect
 from tests.builders import Given
 from tests.integration.conftest import VISIBILITY_TIMEOUT
 from tests.integration.template_queues import FLQueuePair, PollResult, poll_once
@@ -237,4 +237,43 @@ def test_fifo_keeps_each_model_in_order_across_batches_and_after_a_failure(
             ModelAuditAction.ERROR,
             ModelAuditAction.RESULTS_UPLOADED,
         ]
+    assert pair.dead_letters() == []
+
+
+def test_a_rejected_message_redriven_by_the_message_move_task_is_applied_once_its_cause_is_fixed(
+    fl_queues: Queues, site: Model, given: Given, session: Session
+) -> None:
+    pair = fl_queues("fl_logs")
+    body = {
+        "model_id": str(site.id),
+        "fl_client_name": "Trust_7",  # a site whose FL kit slot is not registered yet
+        "event_type": "CLIENT_RESULT_RECEIVED",
+        "global_round": 1,
+        "details": {"size_bytes": 1024},
+        "event_id": "job-3:round-1:Trust_7:result",
+    }
+    pair.send(body)
+    settle(pair)
+    assert count(session, FLLogs.model_id, site) == 0
+
+    # The operator registers the slot for a trust of the model, then redrives as the README says.
+    trust = given.trust(code="KCH", slot="Trust_7")
+    session.add(ModelTrustIntersect(model_id=site.id, trust_id=trust.id))
+    session.commit()
+    task = pair.sqs.start_message_move_task(
+        SourceArn=pair.dead_letter_queue.arn, DestinationArn=pair.queue.arn
+    )
+    assert task["TaskHandle"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        [status] = pair.sqs.list_message_move_tasks(SourceArn=pair.dead_letter_queue.arn)["Results"][:1]
+        if status["Status"] != "RUNNING":
+            break
+        time.sleep(0.5)
+    assert status["Status"] == "COMPLETED", status
+    settle(pair)
+
+    session.expire_all()
+    [row] = session.scalars(select(FLLogs).where(FLLogs.model_id == site.id)).all()
+    assert (row.trust, row.message_id) == (trust.id, "job-3:round-1:Trust_7:result")
     assert pair.dead_letters() == []
