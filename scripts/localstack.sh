@@ -23,7 +23,7 @@ python313() {
   local candidate
   for candidate in "${LOCALSTACK_PYTHON:-}" \
     "$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python3" \
-    $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3 2>/dev/null | sort -rV) \
+    $(ls -d "${PYENV_ROOT:-${HOME:-}/.pyenv}"/versions/3.13*/bin/python3 2>/dev/null | sort -rV) \
     python3.13; do
     if [ -n "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
       echo "$candidate"

@@ -112,7 +112,6 @@ class Item(Generic[M]):
     message_id: str
     message: M
     sent_at: datetime
-    group_id: str | None
 
     @property
     def key(self) -> str:
@@ -121,7 +120,7 @@ class Item(Generic[M]):
 
 
 class _Reject(Exception):
-    """Raised inside a savepoint to undo a message's partial writes and reject it."""
+    """Raised inside a status message's transaction to undo its partial writes and reject it."""
 
     def __init__(self, rejected: Rejected) -> None:
         super().__init__(rejected.reason)
@@ -151,7 +150,6 @@ def parse_records(
                 message_id=record.messageId,
                 message=message,
                 sent_at=record.attributes.SentTimestamp.astimezone(UTC),
-                group_id=record.attributes.MessageGroupId,
             )
         )
     return items, rejected
@@ -511,7 +509,8 @@ def _dead_letter(
 def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: PartialItemFailureResponse) -> None:
     applied = [outcome for outcome in outcomes.values() if isinstance(outcome, Applied)]
     duplicates = sum(outcome.duplicate for outcome in applied)
-    retried = len(response["batchItemFailures"])
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    retried = len(failed)
     metrics.add_dimension(name="queue", value=queue.name)
     metrics.add_metric(name="FLMessagesApplied", unit=MetricUnit.Count, value=len(applied) - duplicates)
     metrics.add_metric(name="FLMessagesDuplicate", unit=MetricUnit.Count, value=duplicates)
@@ -525,7 +524,10 @@ def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: Partia
             "records": len(outcomes),
             "applied": len(applied) - duplicates,
             "duplicates": duplicates,
-            "rejected": sum(isinstance(outcome, Rejected) for outcome in outcomes.values()),
+            "rejected": sum(
+                isinstance(outcome, Rejected) and message_id not in failed
+                for message_id, outcome in outcomes.items()
+            ),
             "retried": retried,
             "retry_reasons": reasons,
         },

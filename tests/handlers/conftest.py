@@ -61,7 +61,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SQSClient]:
 
 
 @pytest.fixture
-def dead_letter_queue(aws: SQSClient, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], DeadLetterQueue]:
+def dead_letter_queue(
+    aws: SQSClient, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], DeadLetterQueue]]:
     """``dead_letter_queue("fl-logs-dlq-test")`` creates the DLQ and makes it the handlers' DLQ."""
 
     def create(name: str) -> DeadLetterQueue:
