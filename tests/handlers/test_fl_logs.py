@@ -443,7 +443,10 @@ def test_without_a_dead_letter_queue_a_rejected_record_is_retried_not_dropped(
 
 
 def test_each_rejection_gives_one_structured_log_line_and_one_metric(
-    site: tuple[Model, Trust], logs_dlq: DeadLetterQueue, capsys: pytest.CaptureFixture[str]
+    site: tuple[Model, Trust],
+    logs_dlq: DeadLetterQueue,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     model, _ = site
     bodies = [
@@ -452,17 +455,19 @@ def test_each_rejection_gives_one_structured_log_line_and_one_metric(
         event_log(model, fl_client_name="Trust_9"),
     ]
     capsys.readouterr()
+    caplog.clear()
 
     invoke("fl_logs", bodies_event(bodies, queue=QUEUE))
 
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    rejections = [line for line in lines if line.get("message") == "FL message rejected"]
+    rejections = [r.__dict__ for r in caplog.records if r.getMessage() == "FL message rejected"]
     assert [(r["rejection_kind"], r["rejection_reason"][:13]) for r in rejections] == [
         ("invalid_message", "global_round:"),
         ("unknown_fl_client", "fl_client_nam"),
     ]
-    metrics = [line for line in lines if "FLMessageRejected" in line]
-    assert [(m["queue"], m["reason"], m["FLMessageRejected"]) for m in metrics] == [
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "FLMessageRejected" in line
+    ]
+    assert [(m["queue"], m["reason"], m["FLMessageRejected"]) for m in emitted] == [
         ("fl-logs", "invalid_message", [1.0]),
         ("fl-logs", "unknown_fl_client", [1.0]),
     ]
