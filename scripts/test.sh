@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: install from scratch, make sure PostgreSQL is up, lint, type-check, test.
-# Each pytest run creates (and drops) a database of its own on FLIP_TEST_PG's server.
+# The README's test command: install from scratch, make sure PostgreSQL and LocalStack are up, lint,
+# type-check, test. Each pytest run creates (and drops) a database of its own on FLIP_TEST_PG's
+# server; the SQS integration tests use LocalStack (no Docker), started here and stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,5 +14,13 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy (shared/)"
 .venv/bin/mypy
+# LocalStack for tests/integration (installed into .localstack/ on first use). Stop it on exit only
+# if this run started it.
+export LOCALSTACK_ENDPOINT=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
+if ! bash scripts/localstack.sh status; then
+  trap 'bash scripts/localstack.sh stop' EXIT
+  bash scripts/localstack.sh start
+fi
+
 echo "== pytest"
 .venv/bin/pytest "$@"

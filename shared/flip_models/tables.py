@@ -245,3 +245,20 @@ class FLScheduler(Base):
         server_default=NetStatus.AVAILABLE.name,
     )
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fl_job.id"), index=True)
+
+
+class ReceivedStatusMessage(Base):
+    """An ``fl-status`` message already applied, by idempotency key (``event_id`` or SQS message id).
+
+    Written in the same transaction as the transition, so a redelivered message changes nothing.
+    """
+
+    __tablename__ = "fl_status_message"
+
+    message_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    model_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("model.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status: Mapped[ModelStatus] = mapped_column(_enum(ModelStatus, "requested_status"), nullable=False)
+    result_status: Mapped[ModelStatus | None] = mapped_column(_enum(ModelStatus, "result_status"))
+    received_at: Mapped[datetime] = _created_at()

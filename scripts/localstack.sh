@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# LocalStack without Docker, for the SQS integration tests (SPEC §7):
+#   scripts/localstack.sh install   localstack-core into .localstack/venv (Python 3.13), if missing
+#   scripts/localstack.sh start     install, start in the background (pid + log under .localstack/), wait
+#   scripts/localstack.sh stop      stop the LocalStack this script started (by its pid file)
+#   scripts/localstack.sh status    exit 0 when the gateway answers
+# The gateway listens on LOCALSTACK_ENDPOINT's port (default http://127.0.0.1:4566), loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION=2026.3.0
+DIR=.localstack
+VENV=$DIR/venv
+PIDFILE=$DIR/localstack.pid
+LOG=$DIR/localstack.log
+ENDPOINT=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
+PORT=${ENDPOINT##*:}
+PORT=${PORT%%/*}
+START_TIMEOUT=${LOCALSTACK_START_TIMEOUT:-180}
+
+python313() {
+  # pyenv's shims answer `command -v` even when 3.13 is not the active version, so try each candidate.
+  local candidate
+  for candidate in "${LOCALSTACK_PYTHON:-}" \
+    "$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python3" \
+    $(ls -d "${PYENV_ROOT:-${HOME:-}/.pyenv}"/versions/3.13*/bin/python3 2>/dev/null | sort -rV) \
+    python3.13; do
+    if [ -n "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "LocalStack needs Python 3.13 (set LOCALSTACK_PYTHON)" >&2
+  return 1
+}
+
+installed() {
+  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "
+import importlib.metadata as m, sys, rolo, moto
+from OpenSSL.crypto import X509
+sys.exit(m.version('localstack-core') != '$VERSION' or not hasattr(X509, 'add_extensions'))" 2>/dev/null
+}
+
+install() {
+  if installed; then
+    return 0
+  fi
+  echo "== installing localstack-core $VERSION into $VENV"
+  mkdir -p "$DIR"
+  "$(python313)" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  # cbor2 5.7 breaks this LocalStack release; service_identity is needed by its TLS stack; its
+  # self-signed gateway certificate needs X509.add_extensions, which newer pyOpenSSL removed.
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    "localstack-core[runtime]==$VERSION" "cbor2<5.7" service_identity "pyopenssl<24.3"
+}
+
+healthy() {
+  curl -sf --max-time 2 "$ENDPOINT/_localstack/health" >/dev/null 2>&1
+}
+
+start() {
+  if healthy; then
+    echo "== LocalStack already answers on $ENDPOINT"
+    return 0
+  fi
+  install
+  mkdir -p "$DIR/data"
+  echo "== starting LocalStack on $ENDPOINT (log: $LOG)"
+  GATEWAY_LISTEN="127.0.0.1:$PORT" \
+    LOCALSTACK_HOST="127.0.0.1:$PORT" \
+    SQS_ENDPOINT_STRATEGY=path \
+    SKIP_SSL_CERT_DOWNLOAD=1 \
+    DISABLE_EVENTS=1 \
+    FILESYSTEM_ROOT="$PWD/$DIR/data" \
+    nohup "$VENV/bin/python" -m localstack.runtime.main >"$LOG" 2>&1 &
+  echo $! >"$PIDFILE"
+  local waited=0
+  until healthy; do
+    if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+      echo "LocalStack exited during start-up; last lines of $LOG:" >&2
+      tail -n 30 "$LOG" >&2
+      rm -f "$PIDFILE"
+      return 1
+    fi
+    if [ "$waited" -ge "$START_TIMEOUT" ]; then
+      echo "LocalStack did not answer within ${START_TIMEOUT}s; see $LOG" >&2
+      stop
+      return 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  echo "== LocalStack ready after ${waited}s"
+}
+
+stop() {
+  if [ ! -f "$PIDFILE" ]; then
+    return 0
+  fi
+  local pid
+  pid=$(cat "$PIDFILE")
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "== stopping LocalStack (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$PIDFILE"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) healthy ;;
+  *)
+    echo "usage: $0 install|start|stop|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,534 @@
+"""Applying one SQS batch of FL server messages (SPEC §5): once each, or dead-lettered with a reason.
+
+A batch goes through three steps:
+
+1. **parse** every record with its queue's record model (pydantic; the body is JSON). A body that
+   breaks a rule is *rejected*.
+2. **apply** the valid ones in one transaction with batched SQL: one query resolves every FL client
+   slot of the batch, one reads the models and their trusts, one multi-row ``INSERT … ON CONFLICT
+   (message_id) DO NOTHING`` writes logs or metrics. Status messages go one by one, in order, through
+   ``service.update_model_status`` (each in its own short transaction, with its idempotency row in
+   ``fl_status_message``). A row the database refuses is isolated one by one and rejected; a database
+   that is down or too slow makes the records *retry*.
+3. **settle** each record under Powertools' batch processor (the FIFO one for status messages, so that
+   nothing after a failed message of a batch is acknowledged): applied → acknowledged, rejected → sent
+   to ``DEAD_LETTER_QUEUE_URL`` with ``rejection_reason`` and acknowledged, retry → reported in
+   ``batchItemFailures`` so SQS delivers it again after the visibility timeout.
+
+The idempotency key is the message's ``event_id`` when it has one, else the SQS ``messageId``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    SqsFifoPartialProcessor,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from flip_models import db
+from flip_models.dead_letters import DeadLetter, send_dead_letter
+from flip_models.errors import DatabaseUnavailableError
+from flip_models.fl_messages import (
+    FLLogMessage,
+    FLLogRecord,
+    FLMessage,
+    FLMetricMessage,
+    FLMetricRecord,
+    FLRecord,
+    FLStatusMessage,
+    FLStatusRecord,
+    rejection_reason,
+    truncate,
+)
+from flip_models.observability import logger, metrics
+from flip_models.service import resolve_trusts_from_fl_client_names, update_model_status
+from flip_models.settings import get_settings
+from flip_models.tables import FLLogs, FLMetrics, Model, ModelTrustIntersect, ReceivedStatusMessage
+
+M = TypeVar("M", FLLogMessage, FLMetricMessage, FLStatusMessage)
+
+#: Prefix of a failed free-text log whose client is not attributable to the model (SPEC §5).
+UNATTRIBUTED_PREFIX = "[unattributed client '{name}'] "
+
+
+class RejectionKind(StrEnum):
+    """Why a message went to the dead-letter queue (the metric dimension ``reason``)."""
+
+    INVALID_MESSAGE = "invalid_message"
+    UNKNOWN_MODEL = "unknown_model"
+    UNKNOWN_FL_CLIENT = "unknown_fl_client"
+    TRUST_NOT_IN_MODEL = "trust_not_in_model"
+    DATABASE_REJECTED = "database_rejected"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Written now, or already written by an earlier delivery (``duplicate``)."""
+
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A permanent failure: dead-lettered with ``reason`` and acknowledged."""
+
+    reason: str
+    kind: RejectionKind
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A transient failure: reported in ``batchItemFailures``."""
+
+    reason: str
+
+
+Outcome = Applied | Rejected | Retry
+
+
+@dataclass(frozen=True)
+class Item(Generic[M]):
+    """A valid message of the batch with what its application needs from the SQS record."""
+
+    message_id: str
+    message: M
+    sent_at: datetime
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: ``event_id`` when given, else the SQS message id."""
+        return self.message.event_id or self.message_id
+
+
+class _Reject(Exception):
+    """Raised inside a status message's transaction to undo its partial writes and reject it."""
+
+    def __init__(self, rejected: Rejected) -> None:
+        super().__init__(rejected.reason)
+        self.rejected = rejected
+
+
+# --- 1. parse --------------------------------------------------------------------------------------
+
+
+def parse_records(
+    records: Iterable[Mapping[str, Any]], record_model: type[FLRecord]
+) -> tuple[list[Item[Any]], dict[str, Outcome]]:
+    """Valid items in batch order, and a rejection for every record whose body breaks a rule."""
+    items: list[Item[Any]] = []
+    rejected: dict[str, Outcome] = {}
+    for raw in records:
+        try:
+            record = record_model.model_validate(raw)
+        except ValidationError as error:
+            rejected[str(raw.get("messageId"))] = Rejected(
+                rejection_reason(error), RejectionKind.INVALID_MESSAGE
+            )
+            continue
+        message: FLMessage = record.body
+        items.append(
+            Item(
+                message_id=record.messageId,
+                message=message,
+                sent_at=record.attributes.SentTimestamp.astimezone(UTC),
+            )
+        )
+    return items, rejected
+
+
+# --- 2. apply --------------------------------------------------------------------------------------
+
+
+def apply_in_one_transaction(
+    items: Sequence[Item[M]], apply: Callable[[Sequence[Item[M]], Session], dict[str, Outcome]]
+) -> dict[str, Outcome]:
+    """Run ``apply`` in one transaction; a database that is down or too slow retries every item."""
+    try:
+        with db.session_scope() as session:
+            return apply(items, session)
+    except DatabaseUnavailableError as error:
+        return {item.message_id: Retry(error.message) for item in items}
+
+
+def _model_trusts(model_ids: Iterable[uuid.UUID], session: Session) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Existing models of the batch → the ids of their trusts, in one query."""
+    rows = session.execute(
+        select(Model.id, ModelTrustIntersect.trust_id)
+        .outerjoin(ModelTrustIntersect, ModelTrustIntersect.model_id == Model.id)
+        .where(Model.id.in_(set(model_ids)))
+    ).all()
+    trusts: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for model_id, trust_id in rows:
+        found = trusts.setdefault(model_id, set())
+        if trust_id is not None:
+            found.add(trust_id)
+    return trusts
+
+
+@dataclass(frozen=True)
+class _Attribution:
+    """The batch's models with their trusts, and its FL client slots with their trusts."""
+
+    models: dict[uuid.UUID, set[uuid.UUID]]
+    slots: dict[str, uuid.UUID]
+
+    @classmethod
+    def load(cls, items: Sequence[Item[Any]], session: Session) -> _Attribution:
+        models = _model_trusts({item.message.model_id for item in items}, session)
+        names = {item.message.fl_client_name for item in items if item.message.fl_client_name is not None}
+        slots = resolve_trusts_from_fl_client_names(names, session)
+        return cls(models, {name: trust.id for name, trust in slots.items()})
+
+    def check(self, model_id: uuid.UUID, fl_client_name: str | None) -> uuid.UUID | Rejected | None:
+        """The client's trust (None for a hub message), or why the message cannot be attributed."""
+        if model_id not in self.models:
+            return Rejected(f"model_id: unknown model {model_id}", RejectionKind.UNKNOWN_MODEL)
+        if fl_client_name is None:
+            return None
+        trust_id = self.slots.get(fl_client_name)
+        if trust_id is None:
+            return Rejected(
+                truncate(f"fl_client_name: FL client {fl_client_name!r} resolves to no trust"),
+                RejectionKind.UNKNOWN_FL_CLIENT,
+            )
+        if trust_id not in self.models[model_id]:
+            return Rejected(
+                truncate(
+                    f"fl_client_name: the trust of FL client {fl_client_name!r} "
+                    f"is not associated with model {model_id}"
+                ),
+                RejectionKind.TRUST_NOT_IN_MODEL,
+            )
+        return trust_id
+
+
+def apply_logs(items: Sequence[Item[FLLogMessage]], session: Session) -> dict[str, Outcome]:
+    """Insert the batch's log rows together; a failed text from an unattributable client is kept."""
+    attribution = _Attribution.load(items, session)
+    outcomes: dict[str, Outcome] = {}
+    rows: list[tuple[Item[FLLogMessage], dict[str, Any]]] = []
+    for item in items:
+        message = item.message
+        trust = attribution.check(message.model_id, message.fl_client_name)
+        text = message.log
+        if isinstance(trust, Rejected):
+            unattributable = trust.kind in (RejectionKind.UNKNOWN_FL_CLIENT, RejectionKind.TRUST_NOT_IN_MODEL)
+            if not (unattributable and message.log is not None and not message.success):
+                outcomes[item.message_id] = trust
+                continue
+            # The user must see a client's error even when the client cannot be attributed.
+            text = UNATTRIBUTED_PREFIX.format(name=message.fl_client_name) + (message.log or "")
+            trust = None
+        rows.append(
+            (
+                item,
+                {
+                    "model_id": message.model_id,
+                    "log_date": item.sent_at,
+                    "success": message.success,
+                    "trust": trust,
+                    "fl_client_name": message.fl_client_name,
+                    "log": text,
+                    "event_type": message.event_type,
+                    "global_round": message.global_round,
+                    "details": message.details,
+                    "message_id": item.key,
+                },
+            )
+        )
+    outcomes.update(_insert_rows(FLLogs.__table__, rows, session))  # type: ignore[arg-type]
+    return outcomes
+
+
+def apply_metrics(items: Sequence[Item[FLMetricMessage]], session: Session) -> dict[str, Outcome]:
+    """Insert the batch's metric rows together; every metric needs a trust of the model."""
+    attribution = _Attribution.load(items, session)
+    outcomes: dict[str, Outcome] = {}
+    rows: list[tuple[Item[FLMetricMessage], dict[str, Any]]] = []
+    for item in items:
+        message = item.message
+        trust = attribution.check(message.model_id, message.fl_client_name)
+        if isinstance(trust, Rejected):
+            outcomes[item.message_id] = trust
+            continue
+        rows.append(
+            (
+                item,
+                {
+                    "model_id": message.model_id,
+                    "trust": trust,
+                    "fl_client_name": message.fl_client_name,
+                    "global_round": message.global_round,
+                    "label": message.label,
+                    "result": message.result,
+                    "x_label": message.x_label,
+                    "x_value": message.x_value,
+                    "timestamp": item.sent_at,
+                    "message_id": item.key,
+                },
+            )
+        )
+    outcomes.update(_insert_rows(FLMetrics.__table__, rows, session))  # type: ignore[arg-type]
+    return outcomes
+
+
+def _insert_rows(
+    table: Table, rows: Sequence[tuple[Item[Any], dict[str, Any]]], session: Session
+) -> dict[str, Outcome]:
+    """One ``INSERT … ON CONFLICT (message_id) DO NOTHING`` for all rows; one by one only on error."""
+    outcomes: dict[str, Outcome] = {}
+    unique: dict[str, dict[str, Any]] = {}
+    for item, row in rows:
+        if item.key in unique:
+            outcomes[item.message_id] = Applied(duplicate=True)  # the same key twice in one batch
+        else:
+            unique[item.key] = row
+    if not unique:
+        return outcomes
+    first_by_key = {item.key: item for item, _ in reversed(rows)}
+    try:
+        inserted = _in_savepoint(session, lambda: _insert(table, list(unique.values()), session))
+    except db.DatabaseError:
+        logger.warning("batched insert refused; isolating the rows", extra={"table": table.name})
+        for key, row in unique.items():
+            outcomes[first_by_key[key].message_id] = _insert_one(table, row, session)
+        return outcomes
+    for key in unique:
+        outcomes[first_by_key[key].message_id] = Applied(duplicate=key not in inserted)
+    return outcomes
+
+
+def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[str]:
+    statement = (
+        insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(table.c.message_id)
+    )
+    return set(session.scalars(statement))
+
+
+def _insert_one(table: Table, row: dict[str, Any], session: Session) -> Outcome:
+    try:
+        inserted = _in_savepoint(session, lambda: _insert(table, [row], session))
+    except db.DatabaseError as error:
+        return Rejected(
+            truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
+        )
+    return Applied(duplicate=not inserted)
+
+
+T = TypeVar("T")
+
+
+def _in_savepoint(session: Session, work: Callable[[], T]) -> T:
+    """Run ``work`` in a savepoint; on error undo it and raise the translated domain error.
+
+    If undoing fails too, the connection is gone: that error escapes and the transaction is lost.
+    """
+    savepoint = session.begin_nested()
+    try:
+        result = work()
+    except BaseException as error:
+        savepoint.rollback()
+        translated = db.translate_db_error(error)
+        if translated is error:
+            raise
+        raise translated from error
+    savepoint.commit()
+    return result
+
+
+def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]:
+    """Apply status messages in batch order, each once and in its own transaction.
+
+    Each message writes its ``fl_status_message`` row with its transition, so a redelivered message
+    finds the row and changes nothing; its own transaction gives its audit row and hub line their
+    own time. After a transient failure that message and every later one are retried (FIFO: nothing
+    may overtake a failed message of its model); what was committed before stays.
+    """
+    try:
+        with db.session_scope() as session:
+            existing = _model_trusts({item.message.model_id for item in items}, session)
+    except DatabaseUnavailableError as error:
+        return {item.message_id: Retry(error.message) for item in items}
+    outcomes: dict[str, Outcome] = {}
+    for index, item in enumerate(items):
+        if item.message.model_id not in existing:
+            outcomes[item.message_id] = Rejected(
+                f"model_id: unknown model {item.message.model_id}", RejectionKind.UNKNOWN_MODEL
+            )
+            continue
+        try:
+            with db.session_scope() as session:
+                outcomes[item.message_id] = _apply_status(item, session)
+        except _Reject as rejection:
+            outcomes[item.message_id] = rejection.rejected
+        except db.DatabaseError as error:
+            outcomes[item.message_id] = Rejected(
+                truncate(f"database refused the status: {error.message}"), RejectionKind.DATABASE_REJECTED
+            )
+        except DatabaseUnavailableError as error:
+            for later in items[index:]:
+                outcomes[later.message_id] = Retry(error.message)
+            break
+    return outcomes
+
+
+def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
+    message = item.message
+    recorded = session.scalar(
+        insert(ReceivedStatusMessage)
+        .values(message_id=item.key, model_id=message.model_id, status=message.status)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(ReceivedStatusMessage.message_id)
+    )
+    if recorded is None:
+        return Applied(duplicate=True)
+    now = update_model_status(message.model_id, message.status, session)
+    if now is None:
+        raise _Reject(Rejected(f"model_id: unknown model {message.model_id}", RejectionKind.UNKNOWN_MODEL))
+    session.execute(
+        update(ReceivedStatusMessage)
+        .where(ReceivedStatusMessage.message_id == item.key)
+        .values(result_status=now)
+        .execution_options(synchronize_session=False)
+    )
+    return Applied()
+
+
+def readable_model_id(body: str) -> str | None:
+    """The model id of a rejected body when it has a valid one (the group of a FIFO dead letter)."""
+    try:
+        parsed = json.loads(body)
+        return str(uuid.UUID(str(parsed["model_id"]))) if isinstance(parsed, dict) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+# --- 3. settle -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FLQueue:
+    """One FL message queue: its name, record model, how a batch is applied, and whether it is FIFO."""
+
+    name: str
+    record_model: type[FLRecord]
+    apply: Callable[[Sequence[Item[Any]]], dict[str, Outcome]]
+    fifo: bool = False
+
+
+FL_LOGS = FLQueue("fl-logs", FLLogRecord, partial(apply_in_one_transaction, apply=apply_logs))
+FL_METRICS = FLQueue("fl-metrics", FLMetricRecord, partial(apply_in_one_transaction, apply=apply_metrics))
+FL_STATUS = FLQueue("fl-status.fifo", FLStatusRecord, apply_statuses, fifo=True)
+
+
+class RetryLater(Exception):
+    """Raised by the record handler for a transient failure: the processor reports the record."""
+
+
+def handle_batch(queue: FLQueue, event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Process one SQS batch; returns ``{"batchItemFailures": [{"itemIdentifier": messageId}, …]}``."""
+    items, outcomes = parse_records(event.get("Records") or [], queue.record_model)
+    if items:
+        outcomes.update(queue.apply(items))
+    groups = {item.message_id: str(item.message.model_id) for item in items}
+    dead_letter_queue_url = get_settings().dead_letter_queue_url
+
+    def settle(record: SQSRecord) -> None:
+        outcome = outcomes.get(record.message_id)
+        if outcome is None:  # cannot happen: every record was parsed; never acknowledge the unknown
+            raise RetryLater("no outcome for this record")
+        if isinstance(outcome, Retry):
+            raise RetryLater(outcome.reason)
+        if isinstance(outcome, Rejected):
+            group = groups.get(record.message_id) or readable_model_id(record.body)
+            _dead_letter(queue, record, outcome, group, dead_letter_queue_url)
+
+    processor = SqsFifoPartialProcessor() if queue.fifo else BatchProcessor(event_type=EventType.SQS)
+    processor.raise_on_entire_batch_failure = False  # report every id; an exception would hide which
+    response = process_partial_response(event, settle, processor, context)
+    _summarise(queue, outcomes, response)
+    return response
+
+
+def _dead_letter(
+    queue: FLQueue, record: SQSRecord, outcome: Rejected, group_id: str | None, queue_url: str | None
+) -> None:
+    letter = DeadLetter(
+        message_id=record.message_id,
+        body=record.body,
+        source_queue=record.event_source_arn.rsplit(":", 1)[-1] if record.event_source_arn else queue.name,
+        reason=outcome.reason,
+        kind=outcome.kind.value,
+        group_id=group_id,
+    )
+    try:
+        dead_letter_id = send_dead_letter(letter, queue_url)
+    except Exception as error:
+        logger.error(
+            "could not dead-letter a rejected FL message; it will be retried",
+            extra={"queue": queue.name, "message_id": record.message_id, "error": type(error).__name__},
+        )
+        raise RetryLater("dead-letter queue unavailable") from error
+    logger.warning(
+        "FL message rejected",
+        extra={
+            "queue": queue.name,
+            "message_id": record.message_id,
+            "rejection_reason": outcome.reason,
+            "rejection_kind": outcome.kind.value,
+            "dead_letter_message_id": dead_letter_id,
+        },
+    )
+    with single_metric(name="FLMessageRejected", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="queue", value=queue.name)
+        metric.add_dimension(name="reason", value=outcome.kind.value)
+
+
+def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: PartialItemFailureResponse) -> None:
+    applied = [outcome for outcome in outcomes.values() if isinstance(outcome, Applied)]
+    duplicates = sum(outcome.duplicate for outcome in applied)
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    retried = len(failed)
+    metrics.add_dimension(name="queue", value=queue.name)
+    metrics.add_metric(name="FLMessagesApplied", unit=MetricUnit.Count, value=len(applied) - duplicates)
+    metrics.add_metric(name="FLMessagesDuplicate", unit=MetricUnit.Count, value=duplicates)
+    metrics.add_metric(name="FLMessagesRetried", unit=MetricUnit.Count, value=retried)
+    reasons = sorted({outcome.reason for outcome in outcomes.values() if isinstance(outcome, Retry)})
+    log = logger.warning if retried else logger.info
+    log(
+        "FL message batch processed",
+        extra={
+            "queue": queue.name,
+            "records": len(outcomes),
+            "applied": len(applied) - duplicates,
+            "duplicates": duplicates,
+            "rejected": sum(
+                isinstance(outcome, Rejected) and message_id not in failed
+                for message_id, outcome in outcomes.items()
+            ),
+            "retried": retried,
+            "retry_reasons": reasons,
+        },
+    )

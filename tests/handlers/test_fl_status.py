@@ -1,0 +1,302 @@
+"""The fl-status.fifo function against real PostgreSQL, with a moto FIFO dead-letter queue (SPEC §5)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flip_models import ingest
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.errors import DatabaseUnavailableError
+from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, ReceivedStatusMessage
+from tests.builders import Given
+from tests.handlers.conftest import DeadLetterQueue, invoke
+from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
+
+QUEUE = "fl-status-dev.fifo"
+
+
+def status(model: Model, value: str, **fields: Any) -> dict[str, Any]:
+    return {"model_id": str(model.id), "status": value} | fields
+
+
+def record(model: Model, value: str, **fields: Any) -> dict[str, Any]:
+    return sqs_record(status(model, value, **fields), queue=QUEUE, group_id=str(model.id))
+
+
+def status_of(session: Session, model: Model) -> ModelStatus:
+    session.expire_all()
+    found = session.scalar(select(Model.status).where(Model.id == model.id))
+    assert found is not None
+    return found
+
+
+def audit_actions(session: Session, model: Model) -> list[ModelAuditAction]:
+    return list(
+        session.scalars(
+            select(ModelsAudit.action)
+            .where(ModelsAudit.model_id == model.id)
+            .order_by(ModelsAudit.audit_date, ModelsAudit.id)
+        )
+    )
+
+
+def hub_lines(session: Session, model: Model) -> list[str | None]:
+    return list(
+        session.scalars(
+            select(FLLogs.log).where(FLLogs.model_id == model.id).order_by(FLLogs.log_date, FLLogs.id)
+        )
+    )
+
+
+def test_a_status_is_applied_through_the_service_with_audit_and_hub_line(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.PREPARED)
+    message = record(model, "RUNNING")
+
+    response = invoke("fl_status", sqs_event(message))
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.RUNNING
+    assert audit_actions(session, model) == [ModelAuditAction.RUNNING]
+    assert hub_lines(session, model) == ["The job for this model is now running."]
+    receipt = session.get(ReceivedStatusMessage, message["messageId"])
+    assert receipt is not None
+    assert (receipt.status, receipt.result_status) == (ModelStatus.RUNNING, ModelStatus.RUNNING)
+    assert status_dlq.letters() == []
+
+
+def test_legacy_training_started_means_running(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.PREPARED)
+
+    response = invoke("fl_status", sqs_event(record(model, "TRAINING_STARTED")))
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.RUNNING
+    assert audit_actions(session, model) == [ModelAuditAction.RUNNING]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("PENDING", "status: PENDING is never set by an FL server"),
+        ("FINISHED", "status: unknown status 'FINISHED'"),
+        (None, "status: must be a string"),
+    ],
+)
+def test_pending_or_an_unknown_status_goes_to_the_fifo_dlq(
+    value: str | None, reason: str, given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.RUNNING)
+    message = record(model, value)  # type: ignore[arg-type]
+
+    response = invoke("fl_status", sqs_event(message))
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.RUNNING
+    [letter] = status_dlq.letters()
+    assert letter["rejection_reason"] == reason
+    assert letter["group_id"] == str(model.id)
+    assert letter["deduplication_id"] == message["messageId"]
+
+
+def test_an_unknown_model_goes_to_the_dlq(given: Given, status_dlq: DeadLetterQueue) -> None:
+    missing = uuid.uuid4()
+    message = sqs_record({"model_id": str(missing), "status": "RUNNING"}, queue=QUEUE, group_id=str(missing))
+
+    response = invoke("fl_status", sqs_event(message))
+
+    assert failed_ids(response) == []
+    [letter] = status_dlq.letters()
+    assert letter["rejection_kind"] == "unknown_model"
+    assert letter["group_id"] == str(missing)
+
+
+def test_a_body_without_a_readable_model_is_dead_lettered_in_the_invalid_group(
+    status_dlq: DeadLetterQueue,
+) -> None:
+    message = sqs_record("not json", queue=QUEUE, group_id="whatever")
+
+    response = invoke("fl_status", sqs_event(message))
+
+    assert failed_ids(response) == []
+    [letter] = status_dlq.letters()
+    assert letter["group_id"] == "invalid"
+    assert letter["rejection_reason"].startswith("body: not valid JSON")
+
+
+def test_a_late_status_is_acknowledged_and_changes_nothing(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.ERROR)
+    message = record(model, "RUNNING")
+
+    response = invoke("fl_status", sqs_event(message))
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.ERROR
+    assert audit_actions(session, model) == []
+    assert hub_lines(session, model) == []
+    receipt = session.get(ReceivedStatusMessage, message["messageId"])
+    assert receipt is not None
+    assert receipt.result_status == ModelStatus.ERROR  # what the model had afterwards
+    assert status_dlq.letters() == []
+
+
+def test_a_stopped_model_ignores_late_callbacks(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.STOPPED)
+
+    response = invoke(
+        "fl_status", bodies_event([status(model, "RUNNING"), status(model, "ERROR")], queue=QUEUE)
+    )
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.STOPPED
+    assert audit_actions(session, model) == []
+
+
+def test_flower_error_then_results_uploaded_applies_both_and_releases_the_scheduler_once(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.RUNNING)
+    job = given.job(model)
+    scheduler = given.busy_scheduler(job)
+
+    response = invoke(
+        "fl_status", bodies_event([status(model, "ERROR"), status(model, "RESULTS_UPLOADED")], queue=QUEUE)
+    )
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
+    assert audit_actions(session, model) == [ModelAuditAction.ERROR, ModelAuditAction.RESULTS_UPLOADED]
+    session.expire_all()
+    assert session.get(FLJob, job.id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
+    released = session.get(FLScheduler, scheduler.id)
+    assert released is not None
+    assert (released.status, released.job_id) == (NetStatus.AVAILABLE, None)
+
+
+def test_a_run_reported_in_one_batch_is_applied_in_order(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.PENDING)
+    run = ["INITIATED", "PREPARED", "RUNNING", "RESULTS_UPLOADED"]
+
+    response = invoke("fl_status", bodies_event([status(model, s) for s in run], queue=QUEUE))
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
+    assert audit_actions(session, model) == [
+        ModelAuditAction.PREPARED,
+        ModelAuditAction.RUNNING,
+        ModelAuditAction.RESULTS_UPLOADED,
+    ]
+
+
+def test_a_redelivered_status_is_not_applied_twice(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    # A new run (INITIATED) after results is a real transition every time it arrives, so only the
+    # idempotency record stops a redelivery from starting a second run.
+    model = given.model(status=ModelStatus.RESULTS_UPLOADED)
+    new_run = record(model, "INITIATED")
+    results = record(model, "RESULTS_UPLOADED")
+
+    responses = [
+        invoke("fl_status", sqs_event(new_run)),
+        invoke("fl_status", sqs_event(results)),
+        invoke("fl_status", sqs_event(new_run)),  # redelivered: same SQS message id
+    ]
+
+    assert all(failed_ids(response) == [] for response in responses)
+    assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
+    assert (
+        hub_lines(session, model).count(
+            "This model has been selected from the queue and will be prepared to run."
+        )
+        == 1
+    )
+
+
+def test_the_same_event_id_is_applied_once(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model = given.model(status=ModelStatus.RESULTS_UPLOADED)
+    new_run = status(model, "INITIATED", event_id="job-8:INITIATED")
+
+    first = invoke("fl_status", bodies_event([new_run], queue=QUEUE))
+    invoke("fl_status", bodies_event([status(model, "RESULTS_UPLOADED")], queue=QUEUE))
+    again = invoke("fl_status", bodies_event([new_run], queue=QUEUE))  # a new SQS message, same event
+
+    assert failed_ids(first) == failed_ids(again) == []
+    assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
+    assert session.get(ReceivedStatusMessage, "job-8:INITIATED") is not None
+
+
+def test_database_unreachable_fails_every_record_and_dead_letters_nothing(
+    given: Given, status_dlq: DeadLetterQueue, database_down: None
+) -> None:
+    model = given.model(status=ModelStatus.PREPARED)
+    event = bodies_event([status(model, "RUNNING"), status(model, "ERROR")], queue=QUEUE)
+
+    response = invoke("fl_status", event)
+
+    assert failed_ids(response) == [r["messageId"] for r in event["Records"]]
+    assert status_dlq.letters() == []
+
+
+def test_after_a_transient_failure_nothing_later_in_the_batch_is_acknowledged(
+    given: Given, session: Session, status_dlq: DeadLetterQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = given.model(status=ModelStatus.INITIATED)
+    other = given.model(status=ModelStatus.PREPARED)
+    real_update = ingest.update_model_status
+
+    def flaky(model_id: uuid.UUID, new: ModelStatus, session: Session) -> ModelStatus | None:
+        if new == ModelStatus.ERROR:
+            raise DatabaseUnavailableError("the database did not answer in time; try again")
+        return real_update(model_id, new, session)
+
+    monkeypatch.setattr(ingest, "update_model_status", flaky)
+    event = bodies_event(
+        [
+            status(model, "PREPARED"),
+            status(model, "RUNNING"),
+            status(model, "ERROR"),
+            status(model, "RESULTS_UPLOADED"),
+            status(other, "RUNNING"),
+            "not json",  # would be rejected, but comes after the failure: retried, not dead-lettered
+        ],
+        queue=QUEUE,
+    )
+    ids = [r["messageId"] for r in event["Records"]]
+
+    response = invoke("fl_status", event)
+
+    assert failed_ids(response) == ids[2:]
+    assert status_of(session, model) == ModelStatus.RUNNING  # what came before the failure is kept
+    assert status_of(session, other) == ModelStatus.PREPARED
+    assert status_dlq.letters() == []
+
+    monkeypatch.setattr(ingest, "update_model_status", real_update)
+    retried = {"Records": [r for r in event["Records"] if r["messageId"] in failed_ids(response)]}
+    second = invoke("fl_status", retried)
+
+    assert failed_ids(second) == []
+    assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
+    assert audit_actions(session, model) == [
+        ModelAuditAction.PREPARED,
+        ModelAuditAction.RUNNING,
+        ModelAuditAction.ERROR,
+        ModelAuditAction.RESULTS_UPLOADED,
+    ]
+    assert [letter["rejection_reason"][:5] for letter in status_dlq.letters()] == ["body:"]
