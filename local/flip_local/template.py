@@ -98,13 +98,14 @@ def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | No
             elif event["Type"] == "SQS":
                 queue = event_properties["Queue"]
                 queue_id = queue["Fn::GetAtt"][0] if isinstance(queue, Mapping) else str(queue)
-                sources.append(SqsSource(queue_id, int(event_properties.get("BatchSize", 10))))
+                batch_size = resolve(event_properties.get("BatchSize", 10), values, {})
+                sources.append(SqsSource(queue_id, int(batch_size)))
         environment = {**global_env, **properties.get("Environment", {}).get("Variables", {})}
         template.functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_uri=(path.parent / properties["CodeUri"]).resolve(),
             handler=properties.get("Handler", globals_.get("Handler", "app.lambda_handler")),
-            timeout=int(properties.get("Timeout", globals_.get("Timeout", 3))),
+            timeout=int(resolve(properties.get("Timeout", globals_.get("Timeout", 3)), values, {})),
             environment=environment,
             api_routes=tuple(routes),
             sqs_sources=tuple(sources),

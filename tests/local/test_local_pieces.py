@@ -79,3 +79,18 @@ def test_proxy_event_has_what_the_handlers_read() -> None:
     assert event["queryStringParameters"] == {"limit": "5", "cursor": "abc"}
     assert event["requestContext"]["authorizer"]["claims"] == {"sub": "u"}
     assert event["body"] is None
+
+
+def test_sqs_sources_take_their_batch_size_from_the_template_parameters() -> None:
+    template = load_template(parameters={"Stage": "local"})
+    parameters = template.raw["Parameters"]
+
+    sources = {
+        source.queue: source.batch_size for spec in template.functions.values() for source in spec.sqs_sources
+    }
+
+    assert sources == {
+        "FlLogsQueue": int(parameters["FlLogsBatchSize"]["Default"]),
+        "FlMetricsQueue": int(parameters["FlMetricsBatchSize"]["Default"]),
+        "FlStatusQueue": int(parameters["FlStatusBatchSize"]["Default"]),
+    }
