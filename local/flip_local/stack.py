@@ -106,7 +106,11 @@ class DevStack:
     def _start_sqs(self) -> str:
         if self.endpoint_url:
             return self.endpoint_url
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per SQS call otherwise
 
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.sqs_port, verbose=False)
         server.start()
