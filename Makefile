@@ -1,8 +1,8 @@
 # The commands the README names. `make test` installs everything it needs first.
 .PHONY: run test lint format openapi migrate seed-demo clean
 
-run:        ## install, migrate and seed a local database with the demo data
-	bash scripts/run.sh
+run:        ## install, then the local stack (flip-models dev): API :3000, SQS pollers, demo data
+	bash scripts/run.sh $(ARGS)
 
 test:       ## install, then ruff + mypy + pytest against a fresh PostgreSQL database
 	bash scripts/test.sh

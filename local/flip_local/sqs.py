@@ -150,6 +150,7 @@ def poll_once(
     batch_size: int,
     invoke: Callable[[dict[str, Any]], Any],
     wait_seconds: int = 1,
+    report: Callable[[str, bool], None] | None = None,
 ) -> tuple[int, int]:
     """Receive one batch, invoke, delete what succeeded; returns (received, deleted).
 
@@ -169,9 +170,15 @@ def poll_once(
     try:
         result = invoke(lambda_sqs_event(messages, queue))
     except InvocationError:
+        for message in messages:
+            if report is not None:
+                report(message["MessageId"], False)
         return len(messages), 0
     failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
     done = [m for m in messages if m["MessageId"] not in failed]
+    for message in messages:
+        if report is not None:
+            report(message["MessageId"], message["MessageId"] not in failed)
     for start in range(0, len(done), 10):
         chunk = done[start : start + 10]
         client.delete_message_batch(
@@ -205,7 +212,9 @@ class Poller(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                received, deleted = poll_once(self.client, self.queue, self.batch_size, self._invoke)
+                received, deleted = poll_once(
+                    self.client, self.queue, self.batch_size, self._invoke, report=self._report
+                )
             except Exception as error:  # keep polling through a passing endpoint hiccup
                 self.log(f"{self.queue.name}: poll failed: {error}")
                 time.sleep(1)
@@ -215,6 +224,10 @@ class Poller(threading.Thread):
                     f"{self.queue.name}: {received} message(s) → {self.worker.name}: "
                     f"{deleted} done, {received - deleted} left for retry"
                 )
+
+    def _report(self, message_id: str, done: bool) -> None:
+        outcome = "done (applied, or in the DLQ with its reason)" if done else "left for retry"
+        self.log(f"  {self.queue.name} message {message_id}: {outcome}")
 
     def _invoke(self, event: dict[str, Any]) -> Any:
         try:

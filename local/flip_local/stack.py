@@ -27,8 +27,12 @@ from flip_local.sqs import LocalQueue, Poller, create_queues, sqs_client
 from flip_local.template import ROOT, FunctionSpec, Template, load_template
 
 STATE_DIR = ROOT / ".local"
-STATE_FILE = STATE_DIR / "stack.json"
 STAGE = "local"
+
+
+def state_file() -> Path:
+    """Where a running stack tells ``flip-models send`` its queues (``FLIP_LOCAL_STATE`` overrides)."""
+    return Path(os.environ.get("FLIP_LOCAL_STATE") or STATE_DIR / "stack.json")
 
 
 def free_port() -> int:
@@ -48,6 +52,7 @@ class DevStack:
     database_url: str | None = None
     endpoint_url: str | None = None
     seed: bool = True
+    queue_prefix: str = ""
     log: Callable[[str], None] = log
     _stops: list[Callable[[], None]] = field(default_factory=list)
     queues: dict[str, LocalQueue] = field(default_factory=dict)
@@ -58,7 +63,7 @@ class DevStack:
         endpoint = self._start_sqs()
         template = load_template(parameters={"Stage": STAGE})
         client = sqs_client(endpoint)
-        self.queues = create_queues(client, template)
+        self.queues = create_queues(client, template, name_prefix=self.queue_prefix)
         self.log(f"queues ready on {endpoint}: {', '.join(q.name for q in self.queues.values())}")
         workers = self._workers(template, database_url, endpoint)
         self._start_pollers(template, client, workers)
@@ -73,8 +78,8 @@ class DevStack:
             },
             "routes": routes,
         }
-        STATE_DIR.mkdir(exist_ok=True)
-        STATE_FILE.write_text(json.dumps(state, indent=2))
+        state_file().parent.mkdir(parents=True, exist_ok=True)
+        state_file().write_text(json.dumps(state, indent=2))
         return state
 
     def _start_database(self) -> str:
@@ -195,7 +200,7 @@ class DevStack:
                 self.log(f"while stopping: {error}")
 
 
-def run(http_port: int, sqs_port: int, seed: bool) -> int:
+def run(http_port: int, sqs_port: int, seed: bool, queue_prefix: str = "") -> int:
     """Start the stack, print where everything is, serve until Ctrl-C or SIGTERM."""
     stack = DevStack(
         http_port=http_port,
@@ -203,6 +208,7 @@ def run(http_port: int, sqs_port: int, seed: bool) -> int:
         database_url=os.environ.get("DATABASE_URL") or None,
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         seed=seed,
+        queue_prefix=queue_prefix,
     )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a background job may ignore it
@@ -221,7 +227,7 @@ def run(http_port: int, sqs_port: int, seed: bool) -> int:
     finally:
         log("stopping")
         stack.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        state_file().unlink(missing_ok=True)
     return 0
 
 
@@ -229,10 +235,10 @@ def send(events_file: Path, queue_id: str | None) -> int:
     """Send the bodies of a Lambda SQS event file to the running stack's queue for that function."""
     from flip_local.sqs import send_bodies
 
-    if not STATE_FILE.exists():
+    if not state_file().exists():
         print("no local stack is running (start it with: make run)", file=sys.stderr)
         return 2
-    state = json.loads(STATE_FILE.read_text())
+    state = json.loads(state_file().read_text())
     template = load_template(parameters={"Stage": STAGE})
     if queue_id is None:
         queue_id = _queue_for_events_file(template, events_file)

@@ -47,7 +47,9 @@ def _seed_demo(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from flip_local.stack import run
 
-    code: int = run(http_port=args.port, sqs_port=args.sqs_port, seed=not args.no_seed)
+    code: int = run(
+        http_port=args.port, sqs_port=args.sqs_port, seed=not args.no_seed, queue_prefix=args.queue_prefix
+    )
     return code
 
 
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=3000, help="HTTP port of the local API (default 3000)")
     dev.add_argument("--sqs-port", type=int, default=9324, help="port of moto's SQS server (default 9324)")
     dev.add_argument("--no-seed", action="store_true", help="do not insert the demo data")
+    dev.add_argument("--queue-prefix", default="", help="prefix of the queue names (share one LocalStack)")
     dev.set_defaults(run=_dev)
     send = commands.add_parser("send", help="send the messages of an SQS sample event to the local queues")
     send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")

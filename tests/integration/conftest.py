@@ -29,7 +29,7 @@ VISIBILITY_TIMEOUT = 2
 
 def _healthy(endpoint: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2) as response:
             return bool(response.status == 200)
     except OSError:
         return False

@@ -1,0 +1,223 @@
+"""The local stack end to end: ``flip-models dev`` as a subprocess, driven by the README's tour.
+
+The tour's lines are read from README.md and run as written (only the port changes), over real HTTP
+and real SQS: moto's server, and LocalStack. The database is the test run's own, checked directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from flip_local.stack import free_port
+from flip_models.demo import DEMO_USERS, demo_id
+from flip_models.enums import ModelAuditAction, ModelStatus, NetStatus
+from flip_models.tables import FLMetrics, FLScheduler, Model, ModelsAudit
+from tests.lambda_support import ROOT
+
+README = ROOT / "README.md"
+RUNNING = demo_id("model:running")
+PENDING = demo_id("model:pending")
+
+
+def tour_lines() -> list[str]:
+    """The shell lines between the README's tour markers (comments and blank lines dropped)."""
+    text = README.read_text()
+    block = re.search(r"<!-- tour:start -->\s*```bash\n(.*?)```\s*<!-- tour:end -->", text, re.S)
+    assert block, "README.md lost its tour block"
+    return [
+        line for line in block.group(1).splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    api: str
+    state_file: Path
+    environment: dict[str, str]
+    log_file: Path
+
+    def sqs(self) -> tuple[object, dict[str, dict[str, str]]]:
+        state = json.loads(self.state_file.read_text())
+        client = boto3.client("sqs", endpoint_url=state["sqs_endpoint"], region_name="eu-west-2")
+        return client, state["queues"]
+
+    def output(self) -> str:
+        return self.log_file.read_text()
+
+
+def _wait_healthy(stack: RunningStack, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.process.poll() is not None:
+            pytest.fail(f"flip-models dev exited early:\n{stack.output()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{stack.api}/_health", timeout=2) as response:
+                if response.status == 200 and stack.state_file.exists():
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"flip-models dev did not become healthy:\n{stack.output()[-4000:]}")
+
+
+@pytest.fixture(params=["moto", "localstack"])
+def dev_stack(
+    request: pytest.FixtureRequest, database_url: str, engine: Engine, tmp_path: Path
+) -> Iterator[RunningStack]:
+    """``flip-models dev`` on free ports against the test database; SQS from moto or LocalStack."""
+    http_port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "FLIP_LOCAL_STATE": str(tmp_path / "stack.json"),
+        "FLIP_LOCAL_LOG_LEVEL": "WARNING",
+    }
+    environment.pop("AWS_ENDPOINT_URL", None)
+    arguments = ["--port", str(http_port), "--sqs-port", str(free_port())]
+    if request.param == "localstack":
+        environment["AWS_ENDPOINT_URL"] = request.getfixturevalue("localstack_endpoint")
+        arguments += ["--queue-prefix", f"e2e-{os.getpid()}-{secrets.token_hex(3)}-"]
+    log_file = tmp_path / "dev.log"
+    with log_file.open("w") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("flip-models")), "dev", *arguments],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    stack = RunningStack(
+        process, f"http://127.0.0.1:{http_port}", tmp_path / "stack.json", environment, log_file
+    )
+    try:
+        _wait_healthy(stack)
+        yield stack
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("flip-models dev did not stop on SIGTERM")
+        assert "stopping" in stack.output()
+
+
+def run_line(stack: RunningStack, variables: list[str], line: str) -> str:
+    """One tour line, run by bash from the repository root with the tour's variables set."""
+    script = "\n".join([*variables, line]).replace("http://127.0.0.1:3000", stack.api)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, env=stack.environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def wait_for(condition: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.3)
+    pytest.fail("condition not met in time")
+
+
+def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, session: Session) -> None:
+    lines = tour_lines()
+    variables = [line for line in lines if re.match(r"^[A-Z_]+=", line)]
+    steps = [line for line in lines if line not in variables]
+    assert len(steps) == 6, steps
+    researcher = DEMO_USERS["researcher"][0]
+
+    # 1. status
+    assert json.loads(run_line(dev_stack, variables, steps[0])) == {"status": "RUNNING", "deleted": False}
+
+    # 2. edit
+    assert run_line(dev_stack, variables, steps[1]).strip() == "204"
+    session.expire_all()
+    assert session.scalar(select(Model.name).where(Model.id == PENDING)) == "Pneumonia baseline v2"
+
+    # 3. send metrics through the queue: 3 applied by the poller + handler, 3 dead-lettered
+    assert "sent 6 message(s)" in run_line(dev_stack, variables, steps[2])
+
+    def metrics_applied() -> bool:
+        session.expire_all()
+        rows = session.scalars(
+            select(FLMetrics.label).where(FLMetrics.model_id == RUNNING, FLMetrics.global_round == 3)
+        )
+        return sorted(rows) == ["ACCURACY", "LOSS_FUNCTION", "TRAIN_LOSS"]
+
+    wait_for(metrics_applied)
+    client, queues = dev_stack.sqs()
+    dlq_url = queues["FlMetricsDeadLetterQueue"]["url"]
+
+    def rejected_in_dlq() -> bool:
+        attributes = client.get_queue_attributes(  # type: ignore[attr-defined]
+            QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) == 3
+
+    wait_for(rejected_in_dlq)
+
+    # 4. metrics: the Flower-style epoch axis arrived as its own chart
+    charts = json.loads(run_line(dev_stack, variables, steps[3]))
+    epoch = [chart for chart in charts if (chart["yLabel"], chart["xLabel"]) == ("TRAIN_LOSS", "epoch")]
+    assert epoch == [
+        {
+            "yLabel": "TRAIN_LOSS",
+            "xLabel": "epoch",
+            "metrics": [{"seriesLabel": "UCLH", "data": [{"xValue": 12.0, "yValue": 0.1875}]}],
+        }
+    ]
+
+    # 5. stop
+    assert json.loads(run_line(dev_stack, variables, steps[4])) == {"status": "STOPPED", "changed": True}
+    session.expire_all()
+    assert session.scalar(select(Model.status).where(Model.id == RUNNING)) == ModelStatus.STOPPED
+    stops = session.execute(
+        select(ModelsAudit.user_id).where(
+            ModelsAudit.model_id == RUNNING, ModelsAudit.action == ModelAuditAction.STOPPED
+        )
+    ).all()
+    assert [row.user_id for row in stops] == [researcher]
+    assert session.scalar(select(FLScheduler.status)) == NetStatus.AVAILABLE
+
+    # 6. logs: rendered round events, the stop line last
+    logs = json.loads(run_line(dev_stack, variables, steps[5]))["data"]
+    texts = [row["log"] for row in logs]
+    assert "Round 1 initiated · global model dispatched" in texts
+    assert texts[-1] == "The job for this model has been stopped."
+
+    output = dev_stack.output()
+    assert f"PATCH /model/{RUNNING}/status/STOPPED → 200" in output
+    assert "fl-metrics" in output
+    assert "done (applied, or in the DLQ with its reason)" in output
+
+
+def test_no_identity_is_401_like_cognito_and_docs_are_served(dev_stack: RunningStack) -> None:
+    request = urllib.request.Request(f"{dev_stack.api}/model/{RUNNING}/status")
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 401
+    assert json.loads(raised.value.read()) == {"message": "Unauthorized"}
+    with urllib.request.urlopen(f"{dev_stack.api}/docs", timeout=10) as page:
+        assert b"swagger-ui-bundle.js" in page.read()
+    with urllib.request.urlopen(f"{dev_stack.api}/openapi.json", timeout=10) as spec:
+        assert json.loads(spec.read()) == json.loads((ROOT / "openapi.json").read_text())
