@@ -16,6 +16,12 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server; returns a pg8000 URL over its unix socket."""
+        import os
+
+        # pgserver keeps its lock files in the user's runtime directory; give it one when unset.
+        runtime_dir = self.data_dir.parent / "run"
+        runtime_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
         import pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
