@@ -58,7 +58,9 @@ def test_handler_imports_with_only_its_code_uri_and_the_layer_on_the_path(name: 
         "import importlib, json, sys\n"
         f"sys.path[:0] = [{str(code_uri)!r}, {str(ROOT / 'shared')!r}]\n"
         f"handler = getattr(importlib.import_module({module!r}), {attribute!r})\n"
-        "print(json.dumps({'callable': callable(handler), 'file': sys.modules[%r].__file__}))\n" % module
+        "files = [getattr(m, '__file__', None) or '' for m in list(sys.modules.values())]\n"
+        "print(json.dumps({'callable': callable(handler), 'file': sys.modules[%r].__file__,"
+        " 'loaded': files}))\n" % module
     )
     # Start in an empty directory so that the repository root is not importable by accident.
     env = {**os.environ, "PYTHONPATH": "", "PYTHONSAFEPATH": "1"}
@@ -69,3 +71,14 @@ def test_handler_imports_with_only_its_code_uri_and_the_layer_on_the_path(name: 
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["callable"] is True
     assert Path(answer["file"]).resolve().is_relative_to(code_uri.resolve())
+    # Nothing of the repository beyond the function's CodeUri and the layer (shared/) was imported:
+    # the local stack, benchmarks and tests are not deployed.
+    allowed = (code_uri.resolve(), (ROOT / "shared").resolve(), (ROOT / ".venv").resolve())
+    stray = [
+        loaded
+        for loaded in answer["loaded"]
+        if loaded
+        and Path(loaded).resolve().is_relative_to(ROOT.resolve())
+        and not any(Path(loaded).resolve().is_relative_to(base) for base in allowed)
+    ]
+    assert stray == []
