@@ -144,18 +144,39 @@ def api_responses(
     return documented
 
 
+def cors_origin() -> str:
+    """The allowed origin (the template's ``CorsAllowOrigin``; ``*`` by default)."""
+    return os.environ.get("CORS_ALLOW_ORIGIN", "*")
+
+
 def cors_config() -> CORSConfig:
-    """CORS headers on every response to a request with an ``Origin`` (origin from the template)."""
+    """CORS of every response."""
     return CORSConfig(
-        allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
-        allow_headers=["Authorization", "Content-Type"],
-        max_age=600,
+        allow_origin=cors_origin(), allow_headers=["Authorization", "Content-Type"], max_age=600
     )
+
+
+class FlipRestResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with CORS headers on every response (SPEC §4).
+
+    Powertools adds them only when the request carries an ``Origin``; server-to-server callers and
+    ``sam local invoke`` events do not, and still get the configured origin.
+    """
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        response = super().resolve(event, context)
+        headers = response.get("multiValueHeaders") or {}
+        single = response.get("headers") or {}
+        if "Access-Control-Allow-Origin" not in headers and "Access-Control-Allow-Origin" not in single:
+            for name, value in cors_config().to_dict(cors_origin()).items():
+                headers[name] = [value]
+            response["multiValueHeaders"] = headers
+        return response
 
 
 def make_resolver() -> APIGatewayRestResolver:
     """A REST API resolver with request/response validation, CORS and the error mapping."""
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
+    app = FlipRestResolver(enable_validation=True, cors=cors_config())
     for error_class, status in DOMAIN_STATUS.items():
         app.exception_handler(error_class)(_domain_error_handler(status))
     app.exception_handler(RequestValidationError)(_validation_error)

@@ -170,7 +170,7 @@ def test_an_unexpected_error_is_a_bare_500(given: Given, monkeypatch: pytest.Mon
     assert body == {"statusCode": 500, "message": "internal error; it has been logged"}
 
 
-def test_cors_headers_only_follow_an_origin(given: Given) -> None:
+def test_cors_headers_are_on_every_response_even_without_an_origin(given: Given) -> None:
     world = build_world(given)
     event = api_event("GET", "/models", user_id=world.admin.user_id, groups=["admin"])
     del event["headers"]["Origin"]
@@ -179,4 +179,10 @@ def test_cors_headers_only_follow_an_origin(given: Given) -> None:
     response = invoke("list_models", event)
 
     assert response.status == 200
-    assert "Access-Control-Allow-Origin" not in response.headers
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
+
+    no_identity = api_event("GET", "/models")
+    del no_identity["headers"]["Origin"]
+    del no_identity["multiValueHeaders"]["Origin"]
+    assert invoke("list_models", no_identity).headers["Access-Control-Allow-Origin"] == "*"
