@@ -118,9 +118,13 @@ def make_server(
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def _send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        def _send(
+            self, status: int, headers: Mapping[str, str], body: bytes, *, gateway: bool = True
+        ) -> None:
+            # The gateway's own answers (401, 404, preflight) carry CORS headers, as API Gateway's
+            # gateway responses do; a function's response is passed through as it is.
             self.send_response(status)
-            for key, value in {**CORS_HEADERS, **headers}.items():
+            for key, value in ({**CORS_HEADERS, **headers} if gateway else headers).items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -178,7 +182,7 @@ def make_server(
                 headers[key] = ",".join(str(v) for v in values)
             body = response.get("body") or ""
             content = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
-            self._send(status, headers, content)
+            self._send(status, headers, content, gateway=False)
             return status
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
