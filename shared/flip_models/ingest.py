@@ -417,11 +417,14 @@ def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
 
 
 def readable_model_id(body: str) -> str | None:
-    """The model id of a rejected body when it has a valid one (the group of a FIFO dead letter)."""
+    """The model id of a rejected body when it has a valid one (the group of a FIFO dead letter).
+
+    Any body at all gives an answer: one nested too deep for ``json`` (RecursionError) gives None.
+    """
     try:
         parsed = json.loads(body)
         return str(uuid.UUID(str(parsed["model_id"]))) if isinstance(parsed, dict) else None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
