@@ -126,9 +126,22 @@ def sqlstate(error: BaseException) -> str | None:
     return None
 
 
+def is_network_error(error: BaseException) -> bool:
+    """A socket error or timeout of the driver (pg8000 lets them escape bare), or one it caused.
+
+    The connection is then mid-protocol: it must be discarded, never rolled back and reused.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, TimeoutError | ConnectionError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def translate_db_error(error: BaseException) -> BaseException:
     """Map a SQLAlchemy/pg8000 error to a domain error; other exceptions are returned unchanged."""
-    if isinstance(error, exc.TimeoutError):
+    if isinstance(error, exc.TimeoutError) or is_network_error(error):
         return DatabaseUnavailableError("the database did not answer in time; try again")
     if not isinstance(error, exc.DBAPIError):
         return error
@@ -156,6 +169,9 @@ def session_scope(session_factory: sessionmaker[Session] | None = None) -> Itera
         yield session
         session.commit()
     except BaseException as error:
+        if is_network_error(error):
+            with suppress(Exception):  # the pool replaces it on the next checkout
+                session.connection().invalidate()
         # If the connection is already gone, rollback fails too; closing below discards it.
         with suppress(exc.SQLAlchemyError):
             session.rollback()
