@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
+import time
+import uuid
 from collections import Counter
 
 from sqlalchemy import select
@@ -11,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models.db import session_scope
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
-from flip_models.service import update_model_status
-from flip_models.tables import FLLogs, ModelsAudit
+from flip_models.service import update_model_status, update_model_status_by_user
+from flip_models.tables import FLLogs, Model, ModelsAudit
 from tests.builders import Given
 
 S = ModelStatus
@@ -79,3 +81,31 @@ def test_twenty_racing_fl_callbacks_give_one_audit_row_per_real_change(
     assert len(hub_lines) == sum(audit_actions.values()) == len(set(hub_lines))
     session.refresh(job)
     assert job.status == JobStatus.COMPLETED
+
+
+def test_twenty_simultaneous_stops_by_people_report_one_change(
+    session: Session, given: Given, session_factory: sessionmaker[Session]
+) -> None:
+    """Found by the concurrency suite: the status was read before the row lock, so every racing
+    request saw RUNNING and answered ``changed: true`` although only one made the transition."""
+    model = given.model(status=S.RUNNING)
+    user = uuid.uuid4()
+    results: list[object] = [None] * THREADS
+    session.execute(select(Model).where(Model.id == model.id).with_for_update())  # all of them queue
+
+    def worker(index: int) -> None:
+        try:
+            with session_scope(session_factory) as worker_session:
+                results[index] = update_model_status_by_user(model.id, S.STOPPED, user, worker_session)
+        except Exception as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    session.rollback()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(results, key=str) == [(S.STOPPED, False)] * (THREADS - 1) + [(S.STOPPED, True)]
