@@ -396,6 +396,10 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]
 
 def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
     message = item.message
+    # Lock the model row before anything else, as every status change does: the foreign key check of
+    # the insert below takes a share lock on it, and upgrading that to the update lock later
+    # deadlocks with a concurrent stop or status.
+    session.execute(select(Model.id).where(Model.id == message.model_id).with_for_update())
     recorded = session.scalar(
         insert(ReceivedStatusMessage)
         .values(message_id=item.key, model_id=message.model_id, status=message.status)
