@@ -52,8 +52,12 @@ def _url_from_secret(settings: Settings) -> URL:
             settings.db_secret_arn, transform="json", max_age=settings.db_secret_max_age_seconds
         )
     except parameters.GetParameterError as error:
+        if _secrets_manager_unreachable(error):
+            raise DatabaseUnavailableError(
+                "the database credentials could not be read (Secrets Manager unreachable); try again later"
+            ) from error
         raise ConfigurationError(
-            f"could not read the database secret DB_SECRET_ARN={settings.db_secret_arn}: {error}"
+            f"the database secret named by DB_SECRET_ARN could not be read ({_botocore_code(error)})"
         ) from error
     except parameters.TransformParameterError as error:
         raise ConfigurationError("the database secret is not JSON") from error
@@ -70,6 +74,25 @@ def _url_from_secret(settings: Settings) -> URL:
         port=int(secret.get("port") or 5432),
         database=str(secret.get("dbname") or "postgres"),
     )
+
+
+def _secrets_manager_unreachable(error: BaseException) -> bool:
+    """Powertools raises GetParameterError while handling botocore's network error (its context)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    cause = error.__cause__ or error.__context__
+    return isinstance(cause, BotoConnectionError | HTTPClientError)
+
+
+def _botocore_code(error: BaseException) -> str:
+    """The AWS error code behind a failed secret read (e.g. AccessDeniedException), never its text."""
+    from botocore.exceptions import ClientError
+
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, ClientError):
+        return str(cause.response.get("Error", {}).get("Code") or "ClientError")
+    return type(cause or error).__name__
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from flip_models import db
 from flip_models.dead_letters import DeadLetter, send_dead_letter
-from flip_models.errors import DatabaseUnavailableError
+from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.fl_messages import (
     FLLogMessage,
     FLLogRecord,
@@ -165,7 +165,7 @@ def apply_in_one_transaction(
     try:
         with db.session_scope() as session:
             return apply(items, session)
-    except DatabaseUnavailableError as error:
+    except (DatabaseUnavailableError, ConfigurationError) as error:
         return {item.message_id: Retry(error.message) for item in items}
 
 
@@ -369,7 +369,7 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]
     try:
         with db.session_scope() as session:
             existing = _model_trusts({item.message.model_id for item in items}, session)
-    except DatabaseUnavailableError as error:
+    except (DatabaseUnavailableError, ConfigurationError) as error:
         return {item.message_id: Retry(error.message) for item in items}
     outcomes: dict[str, Outcome] = {}
     for index, item in enumerate(items):
@@ -387,7 +387,7 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]
             outcomes[item.message_id] = Rejected(
                 truncate(f"database refused the status: {error.message}"), RejectionKind.DATABASE_REJECTED
             )
-        except DatabaseUnavailableError as error:
+        except (DatabaseUnavailableError, ConfigurationError) as error:
             for later in items[index:]:
                 outcomes[later.message_id] = Retry(error.message)
             break
