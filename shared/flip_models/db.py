@@ -15,7 +15,8 @@ from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, exc, make_url
+from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError, FlipError
@@ -105,7 +106,7 @@ def connect_args(settings: Settings) -> dict[str, Any]:
 
 def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
     """An engine sized for Lambda: ``pool_size`` connections (one per container), pre-ping, recycle."""
-    return create_engine(
+    engine = create_engine(
         database_url(settings),
         connect_args=connect_args(settings),
         pool_size=pool_size,
@@ -114,6 +115,27 @@ def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
     )
+    event.listen(engine, "handle_error", _network_errors_are_disconnects)
+    ping = engine.dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        """The pre-ping: a socket error means the pooled connection is dead (SQLAlchemy only
+        recognises the driver's own errors there), so it is replaced."""
+        try:
+            return bool(ping(dbapi_connection))
+        except (TimeoutError, ConnectionError):
+            return False
+
+    setattr(engine.dialect, "do_ping", do_ping)  # noqa: B010 (an instance attribute, on purpose)
+    return engine
+
+
+def _network_errors_are_disconnects(context: ExceptionContext) -> None:
+    """pg8000 lets socket errors escape bare (ConnectionResetError, BrokenPipeError, TimeoutError):
+    mark them disconnects, so the pre-ping replaces a dead pooled connection and a failed statement
+    invalidates its connection."""
+    if is_network_error(context.original_exception):
+        context.is_disconnect = True
 
 
 @cache

@@ -38,6 +38,8 @@ class CuttableProxy:
         self.cuts += 1
         listener, self._listener = self._listener, None
         if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
             listener.close()
         with self._lock:
             pairs, self._pairs = self._pairs, []

@@ -271,3 +271,21 @@ def test_a_secret_that_cannot_be_read_is_a_500_naming_the_configuration_problem(
     )
     assert "arn:" not in (api.raw_body or "")
     record("faults.secret_missing", faults_injected=1, api_500=1)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_connection_dropped_by_the_network_between_two_warm_invocations_is_replaced(
+    attempt: int, given: Given, proxy: CuttableProxy
+) -> None:
+    """Found here: pg8000 lets a reset connection escape as a bare ConnectionResetError, which the
+    pre-ping did not count as a disconnect, so the warm container failed its next invocation."""
+    world = build_world(given)
+    path = {"modelId": str(world.model.id)}
+    assert world.admin.call("get_model_status", "GET", "/model/{modelId}/status", path).status == 200
+
+    proxy.cut()  # the connection is reset under the idle container...
+    proxy.restore()  # ...and the database is reachable again at once
+    response = world.admin.call("get_model_status", "GET", "/model/{modelId}/status", path)
+
+    assert response.status == 200, response.raw_body
+    record("faults.warm_connection_reset", faults_injected=1, recovered=1)
