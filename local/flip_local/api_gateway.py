@@ -68,7 +68,9 @@ def build_proxy_event(
     url = urlsplit(raw_path)
     query = parse_qs(url.query, keep_blank_values=True)
     request_id = str(uuid.uuid4())
-    text = body.decode("utf-8") if body else None
+    # Without binary media types API Gateway passes the body on as text: bytes that are not UTF-8
+    # cannot reach the function as they are.
+    text = body.decode("utf-8", errors="replace") if body else None
     now = datetime.now(UTC)
     return {
         "resource": route.path,
@@ -130,7 +132,9 @@ def make_server(
             self.end_headers()
             self.wfile.write(body)
 
-        def _json(self, status: int, payload: Any) -> None:
+        def _json(self, status: int, message: str) -> None:
+            """A gateway error in the API's error shape (the template's gateway responses)."""
+            payload = {"statusCode": status, "message": message}
             self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
 
         def _handle(self) -> None:
@@ -149,20 +153,20 @@ def make_server(
             matches = [(bound, bound.pattern.match(path)) for bound in routes]
             matches = [(bound, match) for bound, match in matches if match]
             if not matches:
-                self._json(404, {"message": f"no route for {path}"})
+                self._json(404, f"no route for {path}")
                 return 404
             if method == "OPTIONS":  # CORS preflight is answered by API Gateway, without auth
                 self._send(204, {}, b"")
                 return 204
             chosen = [(bound, match) for bound, match in matches if bound.route.method in (method, "ANY")]
             if not chosen:
-                self._json(405, {"message": f"method {method} not allowed on {path}"})
+                self._json(405, f"method {method} not allowed on {path}")
                 return 405
             bound, match = chosen[0]
             headers = {key.lower(): value for key, value in self.headers.items()}
             claims = identity_claims(headers, demo_users)
             if claims is None:
-                self._json(401, {"message": "Unauthorized"})
+                self._json(401, "Unauthorized")
                 return 401
             event = build_proxy_event(
                 method, self.path, headers, body, bound.route, match.groupdict(), claims, stage
@@ -171,7 +175,7 @@ def make_server(
                 response = bound.worker.invoke(event)
             except InvocationError as error:
                 log(f"  {error}")
-                self._json(502, {"message": "Internal server error"})  # what API Gateway answers
+                self._json(502, "Internal server error")  # what API Gateway answers
                 return 502
             return self._write_lambda_response(response)
 

@@ -15,7 +15,8 @@ from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, exc, make_url
+from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError, FlipError
@@ -52,8 +53,12 @@ def _url_from_secret(settings: Settings) -> URL:
             settings.db_secret_arn, transform="json", max_age=settings.db_secret_max_age_seconds
         )
     except parameters.GetParameterError as error:
+        if _secrets_manager_unreachable(error):
+            raise DatabaseUnavailableError(
+                "the database credentials could not be read (Secrets Manager unreachable); try again later"
+            ) from error
         raise ConfigurationError(
-            f"could not read the database secret DB_SECRET_ARN={settings.db_secret_arn}: {error}"
+            f"the database secret named by DB_SECRET_ARN could not be read ({_botocore_code(error)})"
         ) from error
     except parameters.TransformParameterError as error:
         raise ConfigurationError("the database secret is not JSON") from error
@@ -72,6 +77,25 @@ def _url_from_secret(settings: Settings) -> URL:
     )
 
 
+def _secrets_manager_unreachable(error: BaseException) -> bool:
+    """Powertools raises GetParameterError while handling botocore's network error (its context)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    cause = error.__cause__ or error.__context__
+    return isinstance(cause, BotoConnectionError | HTTPClientError)
+
+
+def _botocore_code(error: BaseException) -> str:
+    """The AWS error code behind a failed secret read (e.g. AccessDeniedException), never its text."""
+    from botocore.exceptions import ClientError
+
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, ClientError):
+        return str(cause.response.get("Error", {}).get("Code") or "ClientError")
+    return type(cause or error).__name__
+
+
 def connect_args(settings: Settings) -> dict[str, Any]:
     """pg8000 connection arguments: timeout, application name and, when asked, mandatory TLS."""
     args: dict[str, Any] = {"timeout": settings.db_timeout_seconds, "application_name": "flip-models"}
@@ -82,7 +106,7 @@ def connect_args(settings: Settings) -> dict[str, Any]:
 
 def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
     """An engine sized for Lambda: ``pool_size`` connections (one per container), pre-ping, recycle."""
-    return create_engine(
+    engine = create_engine(
         database_url(settings),
         connect_args=connect_args(settings),
         pool_size=pool_size,
@@ -91,6 +115,27 @@ def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
     )
+    event.listen(engine, "handle_error", _network_errors_are_disconnects)
+    ping = engine.dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        """The pre-ping: a socket error means the pooled connection is dead (SQLAlchemy only
+        recognises the driver's own errors there), so it is replaced."""
+        try:
+            return bool(ping(dbapi_connection))
+        except (TimeoutError, ConnectionError):
+            return False
+
+    setattr(engine.dialect, "do_ping", do_ping)  # noqa: B010 (an instance attribute, on purpose)
+    return engine
+
+
+def _network_errors_are_disconnects(context: ExceptionContext) -> None:
+    """pg8000 lets socket errors escape bare (ConnectionResetError, BrokenPipeError, TimeoutError):
+    mark them disconnects, so the pre-ping replaces a dead pooled connection and a failed statement
+    invalidates its connection."""
+    if is_network_error(context.original_exception):
+        context.is_disconnect = True
 
 
 @cache
@@ -126,9 +171,22 @@ def sqlstate(error: BaseException) -> str | None:
     return None
 
 
+def is_network_error(error: BaseException) -> bool:
+    """A socket error or timeout of the driver (pg8000 lets them escape bare), or one it caused.
+
+    The connection is then mid-protocol: it must be discarded, never rolled back and reused.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, TimeoutError | ConnectionError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def translate_db_error(error: BaseException) -> BaseException:
     """Map a SQLAlchemy/pg8000 error to a domain error; other exceptions are returned unchanged."""
-    if isinstance(error, exc.TimeoutError):
+    if isinstance(error, exc.TimeoutError) or is_network_error(error):
         return DatabaseUnavailableError("the database did not answer in time; try again")
     if not isinstance(error, exc.DBAPIError):
         return error
@@ -156,6 +214,9 @@ def session_scope(session_factory: sessionmaker[Session] | None = None) -> Itera
         yield session
         session.commit()
     except BaseException as error:
+        if is_network_error(error):
+            with suppress(Exception):  # the pool replaces it on the next checkout
+                session.connection().invalidate()
         # If the connection is already gone, rollback fails too; closing below discards it.
         with suppress(exc.SQLAlchemyError):
             session.rollback()

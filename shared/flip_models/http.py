@@ -25,6 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from flip_models.access import Caller
 from flip_models.api_schemas import ErrorBody, ValidationErrorBody
 from flip_models.errors import (
+    ConfigurationError,
     ConflictError,
     DatabaseUnavailableError,
     FlipError,
@@ -106,6 +107,14 @@ def _service_error(error: ServiceError) -> Response[Any]:
     return json_response(status, error_body(status, str(error.msg)))
 
 
+def _configuration_error(error: ConfigurationError) -> Response[Any]:
+    """A container that cannot work as configured: 500 naming the problem (messages carry no secret)."""
+    logger.error("misconfigured", extra={"reason": error.message})
+    metrics.add_metric(name="ApiErrors", unit=MetricUnit.Count, value=1)
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+    return json_response(status, error_body(status, f"the service is misconfigured: {error.message}"))
+
+
 def _unexpected_error(error: Exception) -> Response[Any]:
     """Anything else is our fault: log it with its trace, answer 500 with nothing inside."""
     logger.exception("unexpected error", extra={"error_type": type(error).__name__})
@@ -182,6 +191,7 @@ def make_resolver() -> APIGatewayRestResolver:
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(ConfigurationError)(_configuration_error)
     app.exception_handler(Exception)(_unexpected_error)
     return app
 

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from flip_models import db
 from flip_models.dead_letters import DeadLetter, send_dead_letter
-from flip_models.errors import DatabaseUnavailableError
+from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.fl_messages import (
     FLLogMessage,
     FLLogRecord,
@@ -165,7 +165,7 @@ def apply_in_one_transaction(
     try:
         with db.session_scope() as session:
             return apply(items, session)
-    except DatabaseUnavailableError as error:
+    except (DatabaseUnavailableError, ConfigurationError) as error:
         return {item.message_id: Retry(error.message) for item in items}
 
 
@@ -369,7 +369,7 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]
     try:
         with db.session_scope() as session:
             existing = _model_trusts({item.message.model_id for item in items}, session)
-    except DatabaseUnavailableError as error:
+    except (DatabaseUnavailableError, ConfigurationError) as error:
         return {item.message_id: Retry(error.message) for item in items}
     outcomes: dict[str, Outcome] = {}
     for index, item in enumerate(items):
@@ -387,7 +387,7 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]
             outcomes[item.message_id] = Rejected(
                 truncate(f"database refused the status: {error.message}"), RejectionKind.DATABASE_REJECTED
             )
-        except DatabaseUnavailableError as error:
+        except (DatabaseUnavailableError, ConfigurationError) as error:
             for later in items[index:]:
                 outcomes[later.message_id] = Retry(error.message)
             break
@@ -396,6 +396,10 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]
 
 def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
     message = item.message
+    # Lock the model row before anything else, as every status change does: the foreign key check of
+    # the insert below takes a share lock on it, and upgrading that to the update lock later
+    # deadlocks with a concurrent stop or status.
+    session.execute(select(Model.id).where(Model.id == message.model_id).with_for_update())
     recorded = session.scalar(
         insert(ReceivedStatusMessage)
         .values(message_id=item.key, model_id=message.model_id, status=message.status)
@@ -417,11 +421,14 @@ def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
 
 
 def readable_model_id(body: str) -> str | None:
-    """The model id of a rejected body when it has a valid one (the group of a FIFO dead letter)."""
+    """The model id of a rejected body when it has a valid one (the group of a FIFO dead letter).
+
+    Any body at all gives an answer: one nested too deep for ``json`` (RecursionError) gives None.
+    """
     try:
         parsed = json.loads(body)
         return str(uuid.UUID(str(parsed["model_id"]))) if isinstance(parsed, dict) else None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -147,12 +147,15 @@ def update_model_status_by_user(
     if status not in USER_SETTABLE_STATUSES:
         allowed = " or ".join(sorted(USER_SETTABLE_STATUSES))
         raise InvalidError(f"a person may set the status only to {allowed}, not {status}", field="status")
-    before = get_model_status(model_id, session)
-    if before is None or before.deleted:
+    # Read the status under the row lock: read before it, racing requests would all see the old
+    # status and all report a change that only one of them made.
+    model = _lock_model(model_id, session)
+    if model is None or model.deleted:
         raise NotFoundError(f"model {model_id} does not exist")
+    before = model.status
     now = update_model_status(model_id, status, session, user_id=user_id)
-    assert now is not None  # the row exists and is locked by now
-    return now, now != before.status
+    assert now is not None  # the row exists and is locked
+    return now, now != before
 
 
 def release_scheduler_for_model(model_id: uuid.UUID, session: Session) -> None:

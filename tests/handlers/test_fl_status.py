@@ -300,3 +300,23 @@ def test_after_a_transient_failure_nothing_later_in_the_batch_is_acknowledged(
         ModelAuditAction.RESULTS_UPLOADED,
     ]
     assert [letter["rejection_reason"][:5] for letter in status_dlq.letters()] == ["body:"]
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_a_body_nested_too_deep_is_dead_lettered_at_once_and_blocks_nothing(
+    depth: int, given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    """Found by the message fuzzer: reading the model id of such a body for the FIFO group raised
+    RecursionError, so the record (and every later one of the batch) was retried until SQS gave up."""
+    model = given.model(status=ModelStatus.RUNNING)
+    deep = f'{{"model_id": "{model.id}", "status": {"[" * depth}"ERROR"{"]" * depth}}}'
+    poison = sqs_record(deep, queue=QUEUE, group_id=str(model.id))
+    after = sqs_record(status(model, "RESULTS_UPLOADED"), queue=QUEUE, group_id=str(model.id))
+
+    response = invoke("fl_status", sqs_event(poison, after))
+
+    assert failed_ids(response) == []
+    [letter] = status_dlq.letters()
+    assert letter["rejection_reason"].startswith("body: not valid JSON")
+    assert letter["original_message_id"] == poison["messageId"]
+    assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED

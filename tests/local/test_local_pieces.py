@@ -94,3 +94,12 @@ def test_sqs_sources_take_their_batch_size_from_the_template_parameters() -> Non
         "FlMetricsQueue": int(parameters["FlMetricsBatchSize"]["Default"]),
         "FlStatusQueue": int(parameters["FlStatusBatchSize"]["Default"]),
     }
+
+
+def test_a_body_that_is_not_utf8_reaches_the_function_as_text() -> None:
+    route = ApiRoute("POST", "/model")
+
+    event = build_proxy_event("POST", "/model", {}, b'{"name": "\xff"}', route, {}, {"sub": "u"}, "local")
+
+    assert event["body"] == '{"name": "\ufffd"}'
+    assert event["isBase64Encoded"] is False

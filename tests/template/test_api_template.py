@@ -96,3 +96,16 @@ def test_every_route_needs_a_cognito_token_but_preflight_does_not(transformed: d
 
 def test_the_api_url_is_an_output() -> None:
     assert "FlipApi" in json.dumps(load_template()["Outputs"]["ApiUrl"]["Value"])
+
+
+def test_cognitos_401_has_the_error_shape_of_openapi_json(transformed: dict[str, Any]) -> None:
+    """API Gateway answers a missing or bad token itself: in ``{"statusCode", "message"}`` with CORS."""
+    body = transformed["Resources"]["FlipApi"]["Properties"]["Body"]
+    unauthorized = body["x-amazon-apigateway-gateway-responses"]["UNAUTHORIZED"]
+    assert str(unauthorized["statusCode"]) == "401"
+    assert "gatewayresponse.header.Access-Control-Allow-Origin" in unauthorized["responseParameters"]
+    template = unauthorized["responseTemplates"]["application/json"]
+    rendered = json.loads(template.replace("$context.error.messageString", '"Unauthorized"'))
+    assert rendered == {"statusCode": 401, "message": "Unauthorized"}
+    documented = json.loads((ROOT / "openapi.json").read_text())["components"]["schemas"]["ErrorBody"]
+    assert set(documented["required"]) <= set(rendered)

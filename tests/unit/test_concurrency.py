@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import random
 import threading
+import time
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from flip_models import db, ingest
 from flip_models.db import session_scope
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
-from flip_models.service import update_model_status
-from flip_models.tables import FLLogs, ModelsAudit
+from flip_models.fl_messages import FLStatusMessage
+from flip_models.service import update_model_status, update_model_status_by_user
+from flip_models.tables import FLLogs, Model, ModelsAudit
 from tests.builders import Given
 
 S = ModelStatus
@@ -79,3 +85,67 @@ def test_twenty_racing_fl_callbacks_give_one_audit_row_per_real_change(
     assert len(hub_lines) == sum(audit_actions.values()) == len(set(hub_lines))
     session.refresh(job)
     assert job.status == JobStatus.COMPLETED
+
+
+def test_twenty_simultaneous_stops_by_people_report_one_change(
+    session: Session, given: Given, session_factory: sessionmaker[Session]
+) -> None:
+    """Found by the concurrency suite: the status was read before the row lock, so every racing
+    request saw RUNNING and answered ``changed: true`` although only one made the transition."""
+    model = given.model(status=S.RUNNING)
+    user = uuid.uuid4()
+    results: list[object] = [None] * THREADS
+    session.execute(select(Model).where(Model.id == model.id).with_for_update())  # all of them queue
+
+    def worker(index: int) -> None:
+        try:
+            with session_scope(session_factory) as worker_session:
+                results[index] = update_model_status_by_user(model.id, S.STOPPED, user, worker_session)
+        except Exception as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    session.rollback()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(results, key=str) == [(S.STOPPED, False)] * (THREADS - 1) + [(S.STOPPED, True)]
+
+
+def test_fl_statuses_racing_stops_never_deadlock(
+    session: Session, given: Given, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the concurrency suite: a status message's insert took a share lock on the model row
+    (its foreign key) before the update lock, so it deadlocked with a concurrent stop or status and
+    was retried (40P01). Locking the model first, as every status change does, removes the cycle."""
+    monkeypatch.setattr(db, "_get_sessionmaker", lambda: session_factory)
+    model = given.model(status=S.RUNNING)
+    user = uuid.uuid4()
+    statuses = [S.PREPARED, S.RUNNING, S.ERROR, S.RESULTS_UPLOADED, S.STOPPED] * 2
+    items = [
+        ingest.Item(f"m-{index}", FLStatusMessage(model_id=model.id, status=status), datetime.now(UTC))
+        for index, status in enumerate(statuses)
+    ]
+    barrier = threading.Barrier(len(items) * 2)
+    outcomes: list[object] = []
+
+    def report(item: ingest.Item[FLStatusMessage]) -> None:
+        barrier.wait()
+        outcomes.extend(ingest.apply_statuses([item]).values())
+
+    def stop() -> None:
+        barrier.wait()
+        with session_scope(session_factory) as worker_session:
+            update_model_status_by_user(model.id, S.STOPPED, user, worker_session)
+
+    threads = [threading.Thread(target=report, args=(item,)) for item in items]
+    threads += [threading.Thread(target=stop) for _ in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcomes == [ingest.Applied()] * len(items)

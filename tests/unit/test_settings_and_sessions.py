@@ -103,8 +103,22 @@ def test_a_missing_secret_is_a_clear_configuration_error(clean_container: pytest
     clean_container.delenv("DATABASE_URL", raising=False)
     clean_container.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:eu-west-2:123456789012:secret:missing")
 
-    with pytest.raises(ConfigurationError, match="could not read the database secret"):
+    with pytest.raises(ConfigurationError, match="could not be read") as raised:
         db.get_engine()
+
+    assert raised.value.message.endswith("(ResourceNotFoundException)")
+    assert "arn:" not in raised.value.message
+
+
+def test_secrets_manager_unreachable_is_a_transient_error(clean_container: pytest.MonkeyPatch) -> None:
+    clean_container.delenv("DATABASE_URL", raising=False)
+    clean_container.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:eu-west-2:123456789012:secret:db")
+    clean_container.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:1")
+
+    with pytest.raises(DatabaseUnavailableError, match="Secrets Manager unreachable") as raised:
+        db.get_engine()
+
+    assert "127.0.0.1" not in raised.value.message
 
 
 def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: object, database_url: str) -> None:
