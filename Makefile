@@ -1,5 +1,5 @@
 # The commands the README names. `make test` installs everything it needs first.
-.PHONY: run test lint format openapi migrate seed-demo clean
+.PHONY: run test lint format openapi bench migrate seed-demo clean
 
 run:        ## install, then the local stack (flip-models dev): API :3000, SQS pollers, demo data
 	bash scripts/run.sh $(ARGS)
@@ -11,6 +11,9 @@ lint:       ## ruff and mypy only
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+
+bench:      ## the benchmarks (flip-models bench): table on stdout, figures in bench/results.json
+	.venv/bin/flip-models bench
 
 openapi:    ## regenerate openapi.json from the API functions' resolvers
 	.venv/bin/python scripts/openapi.py

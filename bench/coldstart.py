@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,12 @@ FLOOR_IMPORTS = (
     "import aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch\n"
 )
 
+#: Peak RSS from ``VmHWM`` (the process's own high-water mark; ``ru_maxrss`` would inherit the
+#: parent's across fork and exec).
 _PROBE_TAIL = (
-    "import resource\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
     "print(json.dumps({'seconds': time.perf_counter() - started,"
-    " 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'ok': ok}))\n"
+    " 'peak_rss_mb': int(hwm) / 1024, 'ok': ok}))\n"
 )
 
 
@@ -53,9 +56,13 @@ def _run(code: str, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
     return {**measured, "wall": elapsed}
 
 
+FLOOR_CODE = (
+    "import json, time\nstarted = time.perf_counter()\n" + FLOOR_IMPORTS + "ok = True\n" + _PROBE_TAIL
+)
+
+
 def measure_floor(repeat: int, env: dict[str, str]) -> ColdStart:
-    code = "import json, time\nstarted = time.perf_counter()\n" + FLOOR_IMPORTS + "ok = True\n" + _PROBE_TAIL
-    runs = [_run(code, Path.cwd(), env) for _ in range(repeat)]
+    runs = [_run(FLOOR_CODE, Path.cwd(), env) for _ in range(repeat)]
     return ColdStart(
         "floor: dependency imports",
         statistics.median(r["wall"] for r in runs),
@@ -63,11 +70,10 @@ def measure_floor(repeat: int, env: dict[str, str]) -> ColdStart:
     )
 
 
-def measure_function(
-    name: str, code_uri: Path, handler: str, event: dict[str, Any], repeat: int, env: dict[str, str]
-) -> ColdStart:
+def function_probe(code_uri: Path, handler: str, event: Mapping[str, Any]) -> str:
+    """The code of a fresh interpreter importing ``handler`` from ``code_uri`` and serving ``event``."""
     module, _, attribute = handler.rpartition(".")
-    code = (
+    return (
         "import json, sys, time\nstarted = time.perf_counter()\n"
         f"sys.path.insert(0, {str(code_uri)!r})\n"
         f"handler = getattr(__import__({module!r}), {attribute!r})\n"
@@ -80,10 +86,46 @@ def measure_function(
         "ok = status < 500 and not (isinstance(response, dict) and response.get('batchItemFailures'))\n"
         + _PROBE_TAIL
     )
+
+
+def measure_function(
+    name: str, code_uri: Path, handler: str, event: dict[str, Any], repeat: int, env: dict[str, str]
+) -> ColdStart:
+    code = function_probe(code_uri, handler, event)
     runs = [_run(code, code_uri, env) for _ in range(repeat)]
     if not all(run["ok"] for run in runs):
         raise RuntimeError(f"{name}: the first event was not served successfully")
     return ColdStart(name, statistics.median(r["wall"] for r in runs), max(r["peak_rss_mb"] for r in runs))
+
+
+def measure_interleaved(
+    probes: Mapping[str, tuple[Path, str, Callable[[int], Mapping[str, Any]]]],
+    repeat: int,
+    env: dict[str, str],
+) -> tuple[ColdStart, list[ColdStart]]:
+    """The floor and every function, ``repeat`` rounds, interleaved so drift hits them alike.
+
+    ``probes[name] = (code_uri, handler, event_of_round)``; each round may need a fresh event.
+    """
+    floor_runs: list[dict[str, Any]] = []
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in probes}
+    for round_ in range(repeat):
+        floor_runs.append(_run(FLOOR_CODE, Path.cwd(), env))
+        for name, (code_uri, handler, event_of) in probes.items():
+            run = _run(function_probe(code_uri, handler, event_of(round_)), code_uri, env)
+            if not run["ok"]:
+                raise RuntimeError(f"{name}: the first event was not served successfully")
+            runs[name].append(run)
+    floor = ColdStart(
+        "floor: dependency imports",
+        statistics.median(r["wall"] for r in floor_runs),
+        max(r["peak_rss_mb"] for r in floor_runs),
+    )
+    measured = [
+        ColdStart(name, statistics.median(r["wall"] for r in found), max(r["peak_rss_mb"] for r in found))
+        for name, found in runs.items()
+    ]
+    return floor, measured
 
 
 def probe_environment(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -141,3 +141,38 @@ def fill_logs(engine: Engine, model: BenchModel, rows: int) -> None:
             },
         )
         connection.execute(text("ANALYZE fl_logs"))
+
+
+def add_pending_models(engine: Engine, model: BenchModel, count: int) -> list[uuid.UUID]:
+    """``count`` more PENDING models in the project of ``model`` (targets for edits and deletes)."""
+    ids = [uuid.uuid4() for _ in range(count)]
+    if ids:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO model (id, name, status, project_id, owner_id)"
+                    " SELECT id, 'bench spare', 'PENDING', :p, :o FROM unnest(CAST(:ids AS uuid[])) AS id"
+                ),
+                {"p": model.project_id, "o": model.owner_id, "ids": [str(i) for i in ids]},
+            )
+    return ids
+
+
+def add_project_with_model(engine: Engine, model: BenchModel) -> uuid.UUID:
+    """A project of the same owner holding one PENDING model; returns the project id."""
+    project = uuid.uuid4()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO projects (id, name, owner_id, status) VALUES (:p, 'bench spare', :o, 'APPROVED')"
+            ),
+            {"p": project, "o": model.owner_id},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO model (id, name, status, project_id, owner_id)"
+                " VALUES (gen_random_uuid(), 'bench spare', 'PENDING', :p, :o)"
+            ),
+            {"p": project, "o": model.owner_id},
+        )
+    return project

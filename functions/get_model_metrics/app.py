@@ -3,15 +3,16 @@
 from typing import Any
 from uuid import UUID
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.access import Permission, authorize_model
 from flip_models.db import session_scope
-from flip_models.http import api_responses, current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, json_response, make_resolver
 from flip_models.observability import logger, metrics, tracer
 from flip_models.schemas import ModelMetrics
-from flip_models.service import get_metrics
+from flip_models.service import get_metrics_json
 
 app = make_resolver()
 
@@ -20,13 +21,15 @@ app = make_resolver()
     "/model/<modelId>/metrics",
     summary="A model's training metrics",
     tags=["models"],
-    responses=api_responses(),
+    responses=api_responses(model=list[ModelMetrics]),
 )
-def get_model_metrics(modelId: UUID) -> list[ModelMetrics]:
+def get_model_metrics(modelId: UUID) -> Response[str]:
     caller = current_caller(app)
     with session_scope() as session:
         authorize_model(modelId, caller, Permission.READ, session)
-        return get_metrics(modelId, session)
+        charts = get_metrics_json(modelId, session)
+    # The body is PostgreSQL's JSON text, sent as it is: no object per point is ever built.
+    return json_response(200, charts)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

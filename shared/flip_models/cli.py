@@ -1,4 +1,4 @@
-"""``flip-models``: operator commands for the model service (migrate, seed the demo data)."""
+"""``flip-models``: operator commands for the model service (migrate, seed the demo data, bench)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,19 @@ def _send(args: argparse.Namespace) -> int:
     return code
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    try:
+        from bench.run import DEFAULT_OUT
+        from bench.run import run as run_bench
+    except ImportError as error:  # the bench package ships with the repository, not the layer
+        print(f"flip-models bench: the bench package is not installed ({error})", file=sys.stderr)
+        return 2
+    run_bench(quick=args.quick, out=Path(args.out) if args.out else DEFAULT_OUT)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flip-models", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")
     send.add_argument("--queue", help="logical id of the queue (default: the one of the function)")
     send.set_defaults(run=_send)
+    bench = commands.add_parser("bench", help="benchmarks against floors measured in the same run")
+    bench.add_argument("--quick", action="store_true", help="a small run (tiny data, no 1M-row step)")
+    bench.add_argument("--out", help="where to write the JSON results (default bench/results.json)")
+    bench.set_defaults(run=_bench)
     return parser
 
 

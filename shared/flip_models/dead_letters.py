@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-import boto3
-
 from flip_models.errors import ConfigurationError
 from flip_models.fl_messages import truncate
 
@@ -40,7 +38,13 @@ class DeadLetter:
 
 @cache
 def sqs_client() -> SQSClient:
-    """The container's SQS client, created on first use (endpoint and region from the environment)."""
+    """The container's SQS client, created on first use (endpoint and region from the environment).
+
+    boto3 is imported here, not at module level: most invocations dead-letter nothing, and its
+    import is a large share of a cold start.
+    """
+    import boto3
+
     return boto3.client("sqs")
 
 

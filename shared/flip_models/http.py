@@ -135,10 +135,16 @@ _ERROR_DESCRIPTIONS: Mapping[int, str] = {
 
 
 def api_responses(
-    status: int = 200, description: str = "OK", *, errors: tuple[int, ...] = ()
+    status: int = 200, description: str = "OK", *, errors: tuple[int, ...] = (), model: Any = None
 ) -> dict[int, OpenAPIResponse]:
-    """OpenAPI responses of a route: its success, 401/403/404/422/500/503 and any ``errors`` given."""
+    """OpenAPI responses of a route: its success, 401/403/404/422/500/503 and any ``errors`` given.
+
+    ``model`` documents the success body when the route returns it already serialised (a JSON
+    text passed through); otherwise the route's return annotation documents it.
+    """
     documented: dict[int, OpenAPIResponse] = {status: {"description": description}}
+    if model is not None:
+        documented[status]["content"] = {content_types.APPLICATION_JSON: {"model": model}}
     if status == HTTPStatus.NO_CONTENT:
         documented[status]["content"] = {}
     for code in sorted({401, 403, 404, 500, 503, *errors}):

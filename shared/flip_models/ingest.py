@@ -60,7 +60,7 @@ from flip_models.fl_messages import (
     truncate,
 )
 from flip_models.observability import logger, metrics
-from flip_models.service import resolve_trusts_from_fl_client_names, update_model_status
+from flip_models.service import resolve_trust_ids_from_fl_client_names, update_model_status
 from flip_models.settings import get_settings
 from flip_models.tables import FLLogs, FLMetrics, Model, ModelTrustIntersect, ReceivedStatusMessage
 
@@ -158,24 +158,46 @@ def parse_records(
 # --- 2. apply --------------------------------------------------------------------------------------
 
 
+class _BatchRefused(Exception):
+    """The batch's multi-row insert was refused: its transaction is lost, the rows go one by one."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.table = table
+
+
 def apply_in_one_transaction(
-    items: Sequence[Item[M]], apply: Callable[[Sequence[Item[M]], Session], dict[str, Outcome]]
+    items: Sequence[Item[M]], apply: Callable[[Sequence[Item[M]], Session, bool], dict[str, Outcome]]
 ) -> dict[str, Outcome]:
-    """Run ``apply`` in one transaction; a database that is down or too slow retries every item."""
+    """Run ``apply`` in one transaction; a database that is down or too slow retries every item.
+
+    The happy path is one transaction without savepoints. When the database refuses the batched
+    insert, that transaction is rolled back and the batch applied again in a new one, each row in
+    a savepoint of its own (``isolate``), so only the refused rows are rejected.
+    """
     try:
-        with db.session_scope() as session:
-            return apply(items, session)
+        try:
+            with db.session_scope() as session:
+                return apply(items, session, False)
+        except _BatchRefused as refused:
+            logger.warning("batched insert refused; isolating the rows", extra={"table": refused.table})
+            with db.session_scope() as session:
+                return apply(items, session, True)
     except (DatabaseUnavailableError, ConfigurationError) as error:
         return {item.message_id: Retry(error.message) for item in items}
 
 
 def _model_trusts(model_ids: Iterable[uuid.UUID], session: Session) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """Existing models of the batch → the ids of their trusts, in one query."""
-    rows = session.execute(
-        select(Model.id, ModelTrustIntersect.trust_id)
-        .outerjoin(ModelTrustIntersect, ModelTrustIntersect.model_id == Model.id)
-        .where(Model.id.in_(set(model_ids)))
-    ).all()
+    """Existing models of the batch → the ids of their trusts, in one (Core) query."""
+    rows = (
+        session.connection()
+        .execute(
+            select(Model.id, ModelTrustIntersect.trust_id)
+            .outerjoin(ModelTrustIntersect, ModelTrustIntersect.model_id == Model.id)
+            .where(Model.id.in_(set(model_ids)))
+        )
+        .all()
+    )
     trusts: dict[uuid.UUID, set[uuid.UUID]] = {}
     for model_id, trust_id in rows:
         found = trusts.setdefault(model_id, set())
@@ -195,8 +217,7 @@ class _Attribution:
     def load(cls, items: Sequence[Item[Any]], session: Session) -> _Attribution:
         models = _model_trusts({item.message.model_id for item in items}, session)
         names = {item.message.fl_client_name for item in items if item.message.fl_client_name is not None}
-        slots = resolve_trusts_from_fl_client_names(names, session)
-        return cls(models, {name: trust.id for name, trust in slots.items()})
+        return cls(models, resolve_trust_ids_from_fl_client_names(names, session))
 
     def check(self, model_id: uuid.UUID, fl_client_name: str | None) -> uuid.UUID | Rejected | None:
         """The client's trust (None for a hub message), or why the message cannot be attributed."""
@@ -221,7 +242,9 @@ class _Attribution:
         return trust_id
 
 
-def apply_logs(items: Sequence[Item[FLLogMessage]], session: Session) -> dict[str, Outcome]:
+def apply_logs(
+    items: Sequence[Item[FLLogMessage]], session: Session, isolate: bool = False
+) -> dict[str, Outcome]:
     """Insert the batch's log rows together; a failed text from an unattributable client is kept."""
     attribution = _Attribution.load(items, session)
     outcomes: dict[str, Outcome] = {}
@@ -255,11 +278,13 @@ def apply_logs(items: Sequence[Item[FLLogMessage]], session: Session) -> dict[st
                 },
             )
         )
-    outcomes.update(_insert_rows(FLLogs.__table__, rows, session))  # type: ignore[arg-type]
+    outcomes.update(_insert_rows(FLLogs.__table__, rows, session, isolate))  # type: ignore[arg-type]
     return outcomes
 
 
-def apply_metrics(items: Sequence[Item[FLMetricMessage]], session: Session) -> dict[str, Outcome]:
+def apply_metrics(
+    items: Sequence[Item[FLMetricMessage]], session: Session, isolate: bool = False
+) -> dict[str, Outcome]:
     """Insert the batch's metric rows together; every metric needs a trust of the model."""
     attribution = _Attribution.load(items, session)
     outcomes: dict[str, Outcome] = {}
@@ -287,14 +312,15 @@ def apply_metrics(items: Sequence[Item[FLMetricMessage]], session: Session) -> d
                 },
             )
         )
-    outcomes.update(_insert_rows(FLMetrics.__table__, rows, session))  # type: ignore[arg-type]
+    outcomes.update(_insert_rows(FLMetrics.__table__, rows, session, isolate))  # type: ignore[arg-type]
     return outcomes
 
 
 def _insert_rows(
-    table: Table, rows: Sequence[tuple[Item[Any], dict[str, Any]]], session: Session
+    table: Table, rows: Sequence[tuple[Item[Any], dict[str, Any]]], session: Session, isolate: bool
 ) -> dict[str, Outcome]:
-    """One ``INSERT … ON CONFLICT (message_id) DO NOTHING`` for all rows; one by one only on error."""
+    """One ``INSERT … ON CONFLICT (message_id) DO NOTHING`` for all rows, or, with ``isolate``, one
+    per row in its own savepoint (after the batched insert was refused: :class:`_BatchRefused`)."""
     outcomes: dict[str, Outcome] = {}
     unique: dict[str, dict[str, Any]] = {}
     for item, row in rows:
@@ -305,26 +331,29 @@ def _insert_rows(
     if not unique:
         return outcomes
     first_by_key = {item.key: item for item, _ in reversed(rows)}
-    try:
-        inserted = _in_savepoint(session, lambda: _insert(table, list(unique.values()), session))
-    except db.DatabaseError:
-        logger.warning("batched insert refused; isolating the rows", extra={"table": table.name})
+    if isolate:
         for key, row in unique.items():
             outcomes[first_by_key[key].message_id] = _insert_one(table, row, session)
         return outcomes
+    try:
+        inserted = _insert(table, list(unique.values()), session)
+    except Exception as error:
+        if isinstance(db.translate_db_error(error), db.DatabaseError):
+            raise _BatchRefused(table.name) from error
+        raise  # transient: the caller's session_scope makes it DatabaseUnavailableError
     for key in unique:
         outcomes[first_by_key[key].message_id] = Applied(duplicate=key not in inserted)
     return outcomes
 
 
 def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[str]:
+    """The message ids inserted now. The rows go as executemany parameters: SQLAlchemy sends them
+    as one multi-row ``INSERT … RETURNING`` (insertmanyvalues) from a statement compiled once per
+    table, where ``.values(rows)`` would compile a new statement for every batch."""
     statement = (
-        insert(table)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(table.c.message_id)
+        insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(table.c.message_id)
     )
-    return set(session.scalars(statement))
+    return set(session.connection().execute(statement, rows).scalars())
 
 
 def _insert_one(table: Table, row: dict[str, Any], session: Session) -> Outcome:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import func, insert, select, text, update
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
@@ -300,17 +301,32 @@ def resolve_trust_from_fl_client_name(fl_client_name: str, session: Session) -> 
     return resolve_trusts_from_fl_client_names([fl_client_name], session).get(fl_client_name)
 
 
+def _assigned_slots(names: list[str], *columns: Any) -> Select[Any]:
+    """The slot name and ``columns`` of each FL kit slot in ``names`` that is assigned a trust."""
+    return (
+        select(FLKitSlot.slot_name, *columns)
+        .join(Trust, Trust.id == FLKitSlot.assigned_to_trust_id)
+        .where(FLKitSlot.slot_name.in_(names))
+    )
+
+
 def resolve_trusts_from_fl_client_names(names: Iterable[str], session: Session) -> dict[str, Trust]:
     """Slot name → assigned trust for many FL client names in one query; unknown/unassigned omitted."""
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(FLKitSlot.slot_name, Trust)
-        .join(Trust, Trust.id == FLKitSlot.assigned_to_trust_id)
-        .where(FLKitSlot.slot_name.in_(wanted))
-    ).all()
+    rows = session.execute(_assigned_slots(wanted, Trust)).all()
     return {slot_name: trust for slot_name, trust in rows}  # noqa: C416 (Row is not a pair type)
+
+
+def resolve_trust_ids_from_fl_client_names(names: Iterable[str], session: Session) -> dict[str, uuid.UUID]:
+    """:func:`resolve_trusts_from_fl_client_names` giving trust ids only, as a Core query on the
+    session's connection: no ORM object per row (the FL message consumers' path)."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    rows = session.connection().execute(_assigned_slots(wanted, Trust.id)).all()
+    return {slot_name: trust_id for slot_name, trust_id in rows}  # noqa: C416 (Row is not a pair type)
 
 
 def validate_trust_ids(model_id: uuid.UUID, trust_ids: Iterable[uuid.UUID], session: Session) -> bool:
@@ -326,6 +342,8 @@ def validate_trust_ids(model_id: uuid.UUID, trust_ids: Iterable[uuid.UUID], sess
     return found == len(wanted)
 
 
+#: The whole ``get_metrics`` result as JSON text, built by PostgreSQL in one query: points per
+#: series, series per chart, charts in one array (``[]`` when the model has no metrics).
 _METRICS_SQL = text(
     """
     WITH series AS (
@@ -337,24 +355,38 @@ _METRICS_SQL = text(
         LEFT JOIN trust AS t ON t.id = m.trust
         WHERE m.model_id = :model_id
         GROUP BY m.label, m.x_label, m.trust, t.code, t.name
+    ), charts AS (
+        SELECT label, x_label,
+               json_agg(json_build_object('seriesLabel', series_label, 'data', data)
+                        ORDER BY series_label, trust) AS metrics
+        FROM series
+        GROUP BY label, x_label
     )
-    SELECT label, x_label,
-           json_agg(json_build_object('seriesLabel', series_label, 'data', data)
-                    ORDER BY series_label, trust) AS metrics
-    FROM series
-    GROUP BY label, x_label
-    ORDER BY label, x_label
+    SELECT COALESCE(json_agg(json_build_object('yLabel', label, 'xLabel', x_label, 'metrics', metrics)
+                             ORDER BY label, x_label), '[]')::text
+    FROM charts
     """
 )
+
+
+@cache
+def _charts_adapter() -> TypeAdapter[list[ModelMetrics]]:
+    return TypeAdapter(list[ModelMetrics])
+
+
+def get_metrics_json(model_id: uuid.UUID, session: Session) -> str:
+    """:func:`get_metrics` as the JSON text of its list, for callers that only send it on.
+
+    PostgreSQL builds the text; nothing is parsed into Python objects, so a large model's metrics
+    cost one string, not an object per point.
+    """
+    charts: str = session.execute(_METRICS_SQL, {"model_id": model_id}).scalar_one()
+    return charts
 
 
 def get_metrics(model_id: uuid.UUID, session: Session) -> list[ModelMetrics]:
     """One chart per (label, x_label), a series per trust (code, else name), points sorted by x.
 
-    One SQL query builds the whole structure; no rows gives ``[]``.
+    One SQL query builds the whole structure (:func:`get_metrics_json`); no rows gives ``[]``.
     """
-    rows = session.execute(_METRICS_SQL, {"model_id": model_id}).all()
-    return [
-        ModelMetrics.model_validate({"yLabel": label, "xLabel": x_label, "metrics": metrics})
-        for label, x_label, metrics in rows
-    ]
+    return _charts_adapter().validate_json(get_metrics_json(model_id, session))

@@ -1,0 +1,296 @@
+"""FL ingestion throughput: the SQS handlers in-process, batches of 10, against two floors.
+
+* **handler**: ``fl_logs`` / ``fl_metrics`` ``lambda_handler`` on Lambda SQS events of 10 valid
+  messages (a moto queue stands in for the DLQ; nothing is expected to reach it).
+* **batched floor**: the same rows as one raw multi-row ``INSERT`` per batch and a commit, through
+  the same driver on a raw connection: no parsing, no attribution, no idempotency check.
+* **per-message floor**: the original FLIP API's design, per message: parse it, open a session,
+  resolve the FL client's slot (ORM query), check the trust belongs to the model (query), insert the
+  row with the ORM, commit.
+
+Every path inserts its own rows (distinct ``message_id``s) into the same model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench import dataset, lambdas
+from bench.timing import goal
+from flip_models.fl_messages import FLLogMessage, FLMetricMessage
+from flip_models.tables import FLKitSlot, FLLogs, FLMetrics, ModelTrustIntersect
+
+BATCH = 10
+#: Goals: the handler at least this share of the batched floor, and this multiple of per-message.
+BATCHED_GOAL = 0.5
+PER_MESSAGE_GOAL = 5.0
+
+
+def log_bodies(model: dataset.BenchModel, count: int, tag: str) -> list[dict[str, Any]]:
+    """Typed round events from the model's trusts, as NVFLARE sends them."""
+    return [
+        {
+            "model_id": str(model.model_id),
+            "fl_client_name": model.slots[i % len(model.slots)],
+            "event_type": "CLIENT_RESULT_RECEIVED",
+            "global_round": 1 + i // len(model.slots),
+            "details": {"size_bytes": 2_400_000 + i},
+            "success": True,
+            "event_id": f"{tag}-log-{i}",
+        }
+        for i in range(count)
+    ]
+
+
+def metric_bodies(model: dataset.BenchModel, count: int, tag: str) -> list[dict[str, Any]]:
+    """One metric value per trust and round, as NVFLARE sends them."""
+    return [
+        {
+            "model_id": str(model.model_id),
+            "fl_client_name": model.slots[i % len(model.slots)],
+            "global_round": i // len(model.slots),
+            "label": "LOSS_FUNCTION",
+            "result": 1.0 / (1 + i),
+            "x_label": "Global Rounds",
+            "x_value": i // len(model.slots),
+            "event_id": f"{tag}-metric-{i}",
+        }
+        for i in range(count)
+    ]
+
+
+def batches(bodies: Sequence[Mapping[str, Any]]) -> list[Sequence[Mapping[str, Any]]]:
+    return [bodies[start : start + BATCH] for start in range(0, len(bodies), BATCH)]
+
+
+@contextmanager
+def dead_letter_queue() -> Iterator[None]:
+    """A moto queue as ``DEAD_LETTER_QUEUE_URL`` for the SQS handlers; the variable restored after."""
+    from moto import mock_aws
+
+    from flip_models import dead_letters
+    from flip_models.settings import get_settings
+
+    previous = os.environ.get("DEAD_LETTER_QUEUE_URL")
+    with mock_aws():
+        import boto3
+
+        url = boto3.client("sqs").create_queue(QueueName="bench-dlq")["QueueUrl"]
+        os.environ["DEAD_LETTER_QUEUE_URL"] = url
+        get_settings.cache_clear()
+        dead_letters.reset_client()
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("DEAD_LETTER_QUEUE_URL", None)
+            else:
+                os.environ["DEAD_LETTER_QUEUE_URL"] = previous
+            get_settings.cache_clear()
+            dead_letters.reset_client()
+
+
+def _rate(messages: int, run: Callable[[], None]) -> dict[str, float]:
+    started = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - started
+    return {"messages": messages, "seconds": round(seconds, 3), "msg_per_s": round(messages / seconds, 1)}
+
+
+def _handler_run(name: str, bodies: Sequence[Mapping[str, Any]]) -> Callable[[], None]:
+    handler = lambdas.load_handler(name)
+    queue = lambdas.fl_queue(name.replace("_", "-"))
+    events = [lambdas.sqs_event(batch, queue) for batch in batches(bodies)]
+    context = lambdas.BenchContext()
+
+    def run() -> None:
+        for event in events:
+            lambdas.check_batch(name, handler(event, context))
+
+    return run
+
+
+_LOG_COLUMNS = (
+    "model_id",
+    "log_date",
+    "success",
+    "trust",
+    "fl_client_name",
+    "log",
+    "event_type",
+    "global_round",
+    "details",
+    "message_id",
+)
+_METRIC_COLUMNS = (
+    "model_id",
+    "trust",
+    "fl_client_name",
+    "global_round",
+    "label",
+    "result",
+    "x_label",
+    "x_value",
+    "timestamp",
+    "message_id",
+)
+
+
+def _row(kind: str, body: Mapping[str, Any], trust: uuid.UUID, now: datetime) -> tuple[Any, ...]:
+    if kind == "logs":
+        return (
+            body["model_id"],
+            now,
+            body["success"],
+            str(trust),
+            body["fl_client_name"],
+            None,
+            body["event_type"],
+            body["global_round"],
+            json.dumps(body["details"]),
+            body["event_id"],
+        )
+    return (
+        body["model_id"],
+        str(trust),
+        body["fl_client_name"],
+        body["global_round"],
+        body["label"],
+        body["result"],
+        body["x_label"],
+        body["x_value"],
+        now,
+        body["event_id"],
+    )
+
+
+def _batched_floor_run(
+    engine: Engine, kind: str, model: dataset.BenchModel, bodies: Sequence[Mapping[str, Any]]
+) -> Callable[[], None]:
+    table, columns = ("fl_logs", _LOG_COLUMNS) if kind == "logs" else ("fl_metrics", _METRIC_COLUMNS)
+    cast = {"details": "CAST(%s AS jsonb)"}
+    placeholders = "(" + ", ".join(cast.get(c, "%s") for c in columns) + ")"
+    trusts = dict(zip(model.slots, model.trust_ids, strict=True))
+
+    def run() -> None:
+        raw = engine.raw_connection()
+        try:
+            connection = raw.driver_connection
+            assert connection is not None
+            for batch in batches(bodies):
+                now = datetime.now(UTC)
+                rows = [_row(kind, body, trusts[body["fl_client_name"]], now) for body in batch]
+                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(
+                    [placeholders] * len(rows)
+                )
+                cursor = connection.cursor()
+                cursor.execute(sql, [value for row in rows for value in row])
+                connection.commit()
+        finally:
+            raw.close()
+
+    return run
+
+
+def _per_message_run(engine: Engine, kind: str, bodies: Sequence[Mapping[str, Any]]) -> Callable[[], None]:
+    """The original FLIP design: a session, two lookups, an ORM insert and a commit per message."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    texts = [json.dumps(body) for body in bodies]
+
+    def apply(session: Session, raw: str) -> None:
+        message: FLLogMessage | FLMetricMessage = (
+            FLLogMessage.model_validate_json(raw)
+            if kind == "logs"
+            else FLMetricMessage.model_validate_json(raw)
+        )
+        slot = session.scalars(select(FLKitSlot).where(FLKitSlot.slot_name == message.fl_client_name)).first()
+        if slot is None or slot.assigned_to_trust_id is None:
+            raise RuntimeError("unknown FL client")
+        found = session.scalar(
+            select(func.count())
+            .select_from(ModelTrustIntersect)
+            .where(
+                ModelTrustIntersect.model_id == message.model_id,
+                ModelTrustIntersect.trust_id == slot.assigned_to_trust_id,
+            )
+        )
+        if not found:
+            raise RuntimeError("trust not in model")
+        if isinstance(message, FLLogMessage):
+            session.add(
+                FLLogs(
+                    model_id=message.model_id,
+                    success=message.success,
+                    trust=slot.assigned_to_trust_id,
+                    fl_client_name=message.fl_client_name,
+                    event_type=message.event_type,
+                    global_round=message.global_round,
+                    details=message.details,
+                    message_id=message.event_id,
+                )
+            )
+        else:
+            session.add(
+                FLMetrics(
+                    model_id=message.model_id,
+                    trust=slot.assigned_to_trust_id,
+                    fl_client_name=message.fl_client_name,
+                    global_round=message.global_round,
+                    label=message.label,
+                    result=message.result,
+                    x_label=message.x_label,
+                    x_value=message.x_value,
+                    message_id=message.event_id,
+                )
+            )
+        session.commit()
+
+    def run() -> None:
+        for raw in texts:
+            with factory() as session:
+                apply(session, raw)
+
+    return run
+
+
+def measure(engine: Engine, model: dataset.BenchModel, messages: int) -> dict[str, Any]:
+    """Messages per second per queue for the handler and both floors, with the ratios and goals."""
+    results: dict[str, Any] = {}
+    makers = {"logs": log_bodies, "metrics": metric_bodies}
+    with dead_letter_queue():
+        for kind, make in makers.items():
+            tag = uuid.uuid4().hex[:8]
+            # Warm every path first (imports, compiled statements, connections) on rows of its own.
+            _handler_run(f"fl_{kind}", make(model, BATCH, f"{tag}-warm-h"))()
+            _batched_floor_run(engine, kind, model, make(model, BATCH, f"{tag}-warm-b"))()
+            _per_message_run(engine, kind, make(model, BATCH, f"{tag}-warm-p"))()
+            handler = _rate(messages, _handler_run(f"fl_{kind}", make(model, messages, f"{tag}-h")))
+            batched = _rate(
+                messages, _batched_floor_run(engine, kind, model, make(model, messages, f"{tag}-b"))
+            )
+            per_message = _rate(messages, _per_message_run(engine, kind, make(model, messages, f"{tag}-p")))
+            vs_batched = handler["msg_per_s"] / batched["msg_per_s"]
+            vs_per_message = handler["msg_per_s"] / per_message["msg_per_s"]
+            results[kind] = {
+                "batch_size": BATCH,
+                "handler": handler,
+                "floor_batched_insert": batched,
+                "floor_per_message": per_message,
+                "ratio_to_batched": round(vs_batched, 2),
+                "ratio_to_per_message": round(vs_per_message, 2),
+                **goal(
+                    f"≥ {BATCHED_GOAL:g}× batched floor and ≥ {PER_MESSAGE_GOAL:g}× per-message design",
+                    vs_batched >= BATCHED_GOAL and vs_per_message >= PER_MESSAGE_GOAL,
+                ),
+            }
+    return results

@@ -1,0 +1,147 @@
+"""The functions of ``template.yaml`` loaded in-process as Lambda would, and the events they get.
+
+Handlers are imported from their ``CodeUri`` under a module name of their own (every handler module
+is ``app``). API events come from :func:`flip_local.api_gateway.build_proxy_event`, SQS events from
+:func:`flip_local.sqs.lambda_sqs_event`, so the benchmark feeds the handlers what the local stack does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from flip_local.api_gateway import build_proxy_event
+from flip_local.sqs import REGION, LocalQueue, lambda_sqs_event
+from flip_local.template import ApiRoute, FunctionSpec, Template, load_template
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = "dev"
+
+
+@dataclass
+class BenchContext:
+    """The attributes of a Lambda context that Powertools reads."""
+
+    function_name: str = "flip-models-bench"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-2:000000000000:function:flip-models-bench"
+    aws_request_id: str = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+@cache
+def template() -> Template:
+    """``template.yaml`` as the local stack reads it."""
+    return load_template()
+
+
+def functions() -> dict[str, FunctionSpec]:
+    """Every function of the template, by the name of its folder (``get_model_metrics``…)."""
+    return {spec.code_uri.name: spec for spec in template().functions.values()}
+
+
+def load_handler(name: str) -> Callable[[dict[str, Any], Any], Any]:
+    """``Handler`` of the function in folder ``name``, imported once under a unique module name."""
+    spec = functions()[name]
+    module_name, _, attribute = spec.handler.rpartition(".")
+    unique = f"bench_{name}_{module_name}"
+    module: ModuleType | None = sys.modules.get(unique)
+    if module is None:
+        found = importlib.util.spec_from_file_location(unique, spec.code_uri / f"{module_name}.py")
+        assert found is not None
+        assert found.loader is not None
+        module = importlib.util.module_from_spec(found)
+        sys.modules[unique] = module
+        found.loader.exec_module(module)
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attribute)
+    return handler
+
+
+def route_of(name: str) -> ApiRoute:
+    (route,) = functions()[name].api_routes
+    return route
+
+
+def api_event(
+    name: str,
+    user_id: uuid.UUID,
+    path_parameters: Mapping[str, str] | None = None,
+    query: str = "",
+    body: Any = None,
+) -> dict[str, Any]:
+    """The API Gateway REST proxy event of the function's route, signed in as ``user_id``."""
+    route = route_of(name)
+    path = route.path
+    for key, value in (path_parameters or {}).items():
+        path = path.replace("{" + key + "}", value)
+    raw = json.dumps(body).encode() if body is not None else b""
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    claims = {"sub": str(user_id), "token_use": "id"}
+    event: dict[str, Any] = build_proxy_event(
+        route.method,
+        path + (f"?{query}" if query else ""),
+        headers,
+        raw,
+        route,
+        dict(path_parameters or {}),
+        claims,
+        STAGE,
+    )
+    return event
+
+
+def fl_queue(name: str) -> LocalQueue:
+    """A stand-in for the queue that feeds an SQS function (only its ARN reaches the handler)."""
+    arn = f"arn:aws:sqs:{REGION}:000000000000:{name}"
+    url = f"https://sqs.{REGION}.amazonaws.com/000000000000/{name}"
+    return LocalQueue(name, name, url, arn, name.endswith(".fifo"))
+
+
+def sqs_event(bodies: Sequence[Mapping[str, Any]], queue: LocalQueue) -> dict[str, Any]:
+    """The Lambda SQS event of one batch of message bodies, as the event source mapping builds it."""
+    now = str(int(time.time() * 1000))
+    messages = []
+    for body in bodies:
+        message_id = str(uuid.uuid4())
+        attributes = {
+            "ApproximateReceiveCount": "1",
+            "ApproximateFirstReceiveTimestamp": now,
+            "SenderId": "AROAEXAMPLEFLSERVER:fl-server",
+            "SentTimestamp": now,
+        }
+        if queue.fifo:
+            attributes.update(MessageGroupId=str(body.get("model_id")), MessageDeduplicationId=message_id)
+        messages.append(
+            {
+                "MessageId": message_id,
+                "ReceiptHandle": f"bench-{uuid.uuid4().hex}",
+                "Body": json.dumps(body),
+                "Attributes": attributes,
+            }
+        )
+    event: dict[str, Any] = lambda_sqs_event(messages, queue)
+    return event
+
+
+def check_api(name: str, response: Mapping[str, Any]) -> None:
+    """A benchmarked call must have succeeded: a timing of an error page measures nothing."""
+    status = int(response.get("statusCode", 0))
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{name} answered {status}: {str(response.get('body'))[:300]}")
+
+
+def check_batch(name: str, response: Mapping[str, Any]) -> None:
+    if response.get("batchItemFailures"):
+        raise RuntimeError(f"{name} reported failures: {response['batchItemFailures'][:3]}")

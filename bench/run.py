@@ -1,0 +1,307 @@
+"""``flip-models bench``: every section against its floor, printed as a table and written as JSON.
+
+The run creates a database of its own (dropped afterwards), seeds the demo data (the sample events'
+ids) and the benchmark's models, and points ``DATABASE_URL`` at it for the in-process handlers
+(restored afterwards). ``quick`` is a small run for CI: tiny data, few repetitions, no 1M step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from bench import coldstart, dataset, ingestion, lambdas, scaling, warm
+from bench.timing import goal
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
+
+#: Cold-start goals.
+COLD_RATIO_GOAL = 1.25
+COLD_RSS_GOAL_MB = 120.0
+#: Functions that serve people or FL servers (the migration runs once per deploy: reported only).
+SERVING = frozenset(
+    {
+        "create_model",
+        "delete_model",
+        "delete_project_models",
+        "edit_model",
+        "get_model",
+        "get_model_logs",
+        "get_model_metrics",
+        "get_model_status",
+        "get_model_trusts",
+        "list_models",
+        "update_model_status",
+        "fl_logs",
+        "fl_metrics",
+        "fl_status",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and repetitions of one run."""
+
+    quick: bool
+    cold_repeat: int
+    cold_functions: tuple[str, ...] | None  # None: every function of the template
+    warm_rounds: int
+    warm_logs: int
+    warm_repeat: int
+    ingest_messages: int
+    scaling_steps: tuple[int, ...]
+    scaling_repeat: int
+
+
+FULL = Plan(False, 5, None, 200, 20_000, 50, 2000, (10_000, 100_000, 1_000_000), 10)
+QUICK = Plan(True, 1, ("get_model_metrics", "fl_metrics"), 10, 1000, 5, 100, (1000, 5000), 3)
+
+
+def machine(engine: Engine) -> dict[str, Any]:
+    """CPU count and model, memory, Python and PostgreSQL versions."""
+    cpu_model = platform.processor() or "unknown"
+    memory_mb = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_mb = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    with engine.connect() as connection:
+        postgres = connection.execute(text("SHOW server_version")).scalar_one()
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_mb": memory_mb,
+        "python": platform.python_version(),
+        "postgresql": str(postgres),
+        "platform": platform.platform(),
+    }
+
+
+@contextmanager
+def _database_env(url: str) -> Iterator[None]:
+    """``DATABASE_URL`` = the bench database for the in-process handlers; restored afterwards."""
+    from flip_models import db
+
+    keys = (
+        "DATABASE_URL",
+        "POWERTOOLS_TRACE_DISABLED",
+        "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_METRICS_NAMESPACE",
+    )
+    previous = {key: os.environ.get(key) for key in keys}
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_NAMESPACE": "FLIP",
+        }
+    )
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    db.reset_engine()
+    try:
+        yield
+    finally:
+        db.reset_engine()
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _fl_event(name: str, model: dataset.BenchModel) -> Callable[[int], Mapping[str, Any]]:
+    """Fresh valid messages for an SQS consumer each round (nothing to dead-letter: no AWS)."""
+    queue = lambdas.fl_queue(name.replace("_", "-") + (".fifo" if name == "fl_status" else ""))
+
+    def event_of(round_: int) -> Mapping[str, Any]:
+        tag = f"cold-{uuid.uuid4().hex[:8]}"
+        if name == "fl_logs":
+            bodies = ingestion.log_bodies(model, ingestion.BATCH, tag)
+        elif name == "fl_metrics":
+            bodies = ingestion.metric_bodies(model, ingestion.BATCH, tag)
+        else:
+            bodies = [{"model_id": str(model.model_id), "status": "RUNNING", "event_id": tag}]
+        return lambdas.sqs_event(bodies, queue)
+
+    return event_of
+
+
+def _sample_event(name: str) -> Callable[[int], Mapping[str, Any]]:
+    """The function's sample event from ``events/`` (its ids are the demo data's)."""
+    sample: Mapping[str, Any] = json.loads((lambdas.ROOT / "events" / f"{name}.json").read_text())
+    return lambda round_: sample
+
+
+def _cold_probes(
+    plan: Plan, model: dataset.BenchModel
+) -> dict[str, tuple[Path, str, Callable[[int], Mapping[str, Any]]]]:
+    """Each function's first event: the sample event for the API and the migration (on the demo
+    data), fresh valid messages for the SQS consumers."""
+    return {
+        name: (
+            spec.code_uri,
+            spec.handler,
+            _fl_event(name, model) if name.startswith("fl_") else _sample_event(name),
+        )
+        for name, spec in sorted(lambdas.functions().items())
+        if plan.cold_functions is None or name in plan.cold_functions
+    }
+
+
+def cold_start(plan: Plan, url: str, model: dataset.BenchModel) -> dict[str, Any]:
+    floor, measured = coldstart.measure_interleaved(
+        _cold_probes(plan, model), plan.cold_repeat, coldstart.probe_environment(url)
+    )
+    functions: dict[str, Any] = {}
+    for found in measured:
+        ratio = found.seconds / floor.seconds
+        serving = found.name in SERVING
+        functions[found.name] = {
+            "seconds": round(found.seconds, 3),
+            "peak_rss_mb": round(found.peak_rss_mb, 1),
+            "ratio": round(ratio, 2),
+            **goal(
+                f"ratio ≤ {COLD_RATIO_GOAL:g} and peak RSS ≤ {COLD_RSS_GOAL_MB:g} MB"
+                + ("" if serving else " (informational: runs once per deploy)"),
+                ratio <= COLD_RATIO_GOAL and found.peak_rss_mb <= COLD_RSS_GOAL_MB,
+            ),
+            "serving": serving,
+        }
+    serving_met = all(f["met"] for f in functions.values() if f["serving"])
+    return {
+        "floor": {"seconds": round(floor.seconds, 3), "peak_rss_mb": round(floor.peak_rss_mb, 1)},
+        "repeat": plan.cold_repeat,
+        "functions": functions,
+        **goal("every serving function within the ratio and RSS goals", serving_met),
+    }
+
+
+def run(quick: bool = False, out: Path = DEFAULT_OUT) -> dict[str, Any]:
+    """Run every section and write ``out``; returns the results."""
+    from flip_models.demo import seed_demo
+
+    plan = QUICK if quick else FULL
+    started = datetime.now(UTC)
+    # The handlers print their metrics (EMF) to stdout as Lambda expects: written, then discarded.
+    with (
+        dataset.bench_database() as url,
+        _database_env(url),
+        open(os.devnull, "w") as sink,
+        redirect_stdout(sink),
+    ):
+        engine = create_engine(url)
+        try:
+            with Session(engine) as session:
+                seed_demo(session)
+                session.commit()
+            spares = plan.warm_repeat + 2
+            print("bench: building the warm dataset…", file=sys.stderr)
+            world = warm.build_world(engine, plan.warm_rounds, plan.warm_logs, spares)
+            results: dict[str, Any] = {
+                "date": started.isoformat(timespec="seconds"),
+                "quick": plan.quick,
+                "machine": machine(engine),
+                "dataset": {
+                    "warm_metric_rows": 5 * len(dataset.LABELS) * plan.warm_rounds,
+                    "warm_log_rows": plan.warm_logs,
+                },
+            }
+            print("bench: cold start…", file=sys.stderr)
+            results["cold_start"] = cold_start(plan, url, world.model)
+            print("bench: warm latency…", file=sys.stderr)
+            results["warm_latency"] = warm.measure(engine, world, plan.warm_repeat)
+            print("bench: ingestion…", file=sys.stderr)
+            results["ingestion"] = ingestion.measure(engine, world.model, plan.ingest_messages)
+            print("bench: scaling…", file=sys.stderr)
+            results["scaling"] = scaling.measure(engine, url, list(plan.scaling_steps), plan.scaling_repeat)
+        finally:
+            engine.dispose()
+    results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    print(f"\nwritten to {out}")
+    return results
+
+
+def _mark(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def render(results: Mapping[str, Any]) -> str:
+    """The results as a plain-text table."""
+    m = results["machine"]
+    lines = [
+        f"flip-models bench {'(quick) ' if results['quick'] else ''}{results['date']}",
+        f"{m['cpu_count']} × {m['cpu_model']}, {m['memory_mb']} MB, Python {m['python']}, "
+        f"PostgreSQL {m['postgresql']}",
+        "",
+    ]
+    cold = results["cold_start"]
+    lines.append(
+        f"Cold start (median of {cold['repeat']}; floor {cold['floor']['seconds']:.3f} s, "
+        f"{cold['floor']['peak_rss_mb']:.0f} MB) — {_mark(cold['met'])}"
+    )
+    lines.append(f"  {'function':<24}{'seconds':>9}{'ratio':>8}{'RSS MB':>9}  goal")
+    for name, f in cold["functions"].items():
+        lines.append(
+            f"  {name:<24}{f['seconds']:>9.3f}{f['ratio']:>8.2f}{f['peak_rss_mb']:>9.1f}  "
+            f"{_mark(f['met'])}{'' if f['serving'] else ' (info)'}"
+        )
+    lines += [
+        "",
+        "Warm latency (ms)",
+        f"  {'function':<24}{'p50':>9}{'p95':>9}{'floor p50':>11}{'ratio':>8}  goal",
+    ]
+    for name, w in results["warm_latency"].items():
+        floor = w.get("floor")
+        lines.append(
+            f"  {name:<24}{w['p50_ms']:>9.2f}{w['p95_ms']:>9.2f}"
+            + (f"{floor['p50_ms']:>11.2f}{w['ratio']:>8.2f}  {_mark(w['met'])}" if floor else "")
+        )
+    lines += [
+        "",
+        "FL ingestion (messages/s, batches of 10)",
+        f"  {'queue':<10}{'handler':>10}{'batched':>10}{'per-msg':>10}{'×batched':>10}{'×per-msg':>10}  goal",
+    ]
+    for kind, i in results["ingestion"].items():
+        lines.append(
+            f"  {kind:<10}{i['handler']['msg_per_s']:>10.0f}{i['floor_batched_insert']['msg_per_s']:>10.0f}"
+            f"{i['floor_per_message']['msg_per_s']:>10.0f}{i['ratio_to_batched']:>10.2f}"
+            f"{i['ratio_to_per_message']:>10.2f}  {_mark(i['met'])}"
+        )
+    s = results["scaling"]
+    lines += [
+        "",
+        f"Scaling — metrics {_mark(s['metrics_goal']['met'])}, logs page {_mark(s['logs_goal']['met'])}",
+        f"  {'rows':>9}{'metrics ms':>12}{'µs/row':>8}{'MB':>8}{'logs p1 ms':>12}{'deep ms':>9}{'MB':>7}",
+    ]
+    for step in s["steps"]:
+        lines.append(
+            f"  {step['rows']:>9}{step['metrics_p50_ms']:>12.1f}{step['metrics_us_per_row']:>8.2f}"
+            f"{step['metrics_peak_mb']:>8.1f}{step['logs_first_page_p50_ms']:>12.2f}"
+            f"{step['logs_deep_page_p50_ms']:>9.2f}{step['logs_page_peak_mb']:>7.1f}"
+        )
+    return "\n".join(lines)

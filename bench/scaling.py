@@ -1,0 +1,147 @@
+"""Scaling: ``get_model_metrics`` and one ``get_model_logs`` page as a model grows.
+
+Each step adds a model with N metric rows and N log rows (the tables keep every earlier step's rows
+too), then times the handlers in-process (warm) and measures the memory one call takes in a fresh
+interpreter: its peak RSS minus its RSS just before the call, after a warm-up call on another model.
+Goals: metrics cost grows at most linearly (time and memory per row do not rise between steps,
+beyond 20 % noise); a logs page, first or deep (keyset cursor), stays flat (within 1.5× across steps).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from bench import coldstart, dataset, lambdas
+from bench.timing import goal, time_calls
+from flip_models.model_queries import LOGS_DEFAULT_LIMIT, encode_log_cursor
+
+LINEAR_SLACK = 1.2
+FLAT_SLACK = 1.5
+
+_MEMORY_PROBE = """
+import json, sys, gc
+sys.path.insert(0, {code_uri!r})
+handler = __import__("app").lambda_handler
+class Context:
+    function_name = "bench"; memory_limit_in_mb = 512; aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:eu-west-2:000000000000:function:bench"
+    def get_remaining_time_in_millis(self): return 30000
+def status(key):
+    return int([l for l in open("/proc/self/status") if l.startswith(key)][0].split()[1]) * 1024
+handler(json.loads({warm!r}), Context())
+gc.collect()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset VmHWM to the current RSS
+before = status("VmRSS")
+response = handler(json.loads({event!r}), Context())
+peak = status("VmHWM")
+print(json.dumps({{"growth_mb": max(0, peak - before) / 2**20, "ok": response["statusCode"] == 200}}))
+"""
+
+
+def _memory_mb(name: str, event: Mapping[str, Any], warm: Mapping[str, Any], database_url: str) -> float:
+    """Peak RSS growth (MB) of one call of ``name`` on ``event`` in a fresh interpreter."""
+    code_uri = lambdas.functions()[name].code_uri
+    code = _MEMORY_PROBE.format(code_uri=str(code_uri), warm=json.dumps(warm), event=json.dumps(event))
+    measured = coldstart._run(code, code_uri, coldstart.probe_environment(database_url))
+    if not measured["ok"]:
+        raise RuntimeError(f"{name}: the memory probe's call failed")
+    return round(float(measured["growth_mb"]), 1)
+
+
+def _deep_cursor(engine: Engine, model_id: uuid.UUID, rows: int) -> str:
+    """The cursor of a page near the end of the model's logs (keyset, not offset)."""
+    with engine.connect() as connection:
+        log_date, log_id = connection.execute(
+            text(
+                "SELECT log_date, id FROM fl_logs WHERE model_id = :m ORDER BY log_date, id OFFSET :o LIMIT 1"
+            ),
+            {"m": model_id, "o": max(0, rows - LOGS_DEFAULT_LIMIT - 100)},
+        ).one()
+    return encode_log_cursor(log_date, log_id)
+
+
+def _p50_ms(name: str, event: Mapping[str, Any], repeat: int) -> float:
+    handler = lambdas.load_handler(name)
+    context = lambdas.BenchContext()
+
+    def call(_: int) -> None:
+        lambdas.check_api(name, handler(dict(event), context))
+
+    return round(statistics.median(time_calls(call, repeat, warmup=1)) * 1000, 3)
+
+
+def measure(engine: Engine, database_url: str, steps: list[int], repeat: int) -> dict[str, Any]:
+    """Per step: metrics p50 and memory, first and deep logs page p50 and memory; the two goals."""
+    results: list[dict[str, Any]] = []
+    warm_model = dataset.create_model(engine, trusts=5, slot_offset=200)
+    warm = {"modelId": str(warm_model.model_id)}
+    owner = warm_model.owner_id
+    for index, rows in enumerate(steps):
+        model = dataset.create_model(engine, trusts=5, slot_offset=300 + 10 * index)
+        dataset.fill_metrics(engine, model, rows)
+        dataset.fill_logs(engine, model, rows)
+        target = {"modelId": str(model.model_id)}
+        metrics_event = lambdas.api_event("get_model_metrics", model.owner_id, target)
+        first_page = lambdas.api_event("get_model_logs", model.owner_id, target)
+        deep_page = lambdas.api_event(
+            "get_model_logs",
+            model.owner_id,
+            target,
+            query=f"cursor={_deep_cursor(engine, model.model_id, rows)}",
+        )
+        # Fewer repetitions as the model grows: the largest metrics call takes seconds.
+        metric_repeat = max(2, repeat * 10_000 // max(rows, 10_000))
+        metrics_ms = _p50_ms("get_model_metrics", metrics_event, metric_repeat)
+        results.append(
+            {
+                "rows": rows,
+                "metrics_p50_ms": metrics_ms,
+                "metrics_us_per_row": round(metrics_ms * 1000 / rows, 3),
+                "metrics_peak_mb": _memory_mb(
+                    "get_model_metrics",
+                    metrics_event,
+                    lambdas.api_event("get_model_metrics", owner, warm),
+                    database_url,
+                ),
+                "logs_first_page_p50_ms": _p50_ms("get_model_logs", first_page, repeat),
+                "logs_deep_page_p50_ms": _p50_ms("get_model_logs", deep_page, repeat),
+                "logs_page_peak_mb": _memory_mb(
+                    "get_model_logs",
+                    deep_page,
+                    lambdas.api_event("get_model_logs", owner, warm),
+                    database_url,
+                ),
+            }
+        )
+    return {"steps": results, **_goals(results)}
+
+
+def _goals(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    linear = all(
+        later["metrics_us_per_row"] <= LINEAR_SLACK * earlier["metrics_us_per_row"]
+        for earlier, later in itertools.pairwise(steps)
+    )
+    memory_linear = all(
+        later["metrics_peak_mb"] / later["rows"]
+        <= LINEAR_SLACK * max(earlier["metrics_peak_mb"], 1.0) / earlier["rows"]
+        for earlier, later in itertools.pairwise(steps)
+    )
+    first, last = steps[0], steps[-1]
+    flat = all(
+        last[key] <= FLAT_SLACK * first[key] for key in ("logs_first_page_p50_ms", "logs_deep_page_p50_ms")
+    )
+    return {
+        "metrics_goal": goal(
+            f"metrics time and memory per row rise by at most {LINEAR_SLACK:g}× between steps",
+            linear and memory_linear,
+        ),
+        "logs_goal": goal(f"a logs page at the largest step ≤ {FLAT_SLACK:g}× the smallest", flat),
+    }

@@ -1,0 +1,82 @@
+"""``flip-models bench --quick`` end to end on a tiny dataset: the output's shape, never its timings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ADMIN_URL
+
+
+def _numbers(section: Any) -> list[float]:
+    """Every number in a section of the results (booleans excluded)."""
+    if isinstance(section, dict):
+        return [n for value in section.values() for n in _numbers(value)]
+    if isinstance(section, list):
+        return [n for value in section for n in _numbers(value)]
+    if isinstance(section, int | float) and not isinstance(section, bool):
+        return [float(section)]
+    return []
+
+
+def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {**os.environ, "FLIP_BENCH_PG": ADMIN_URL}
+
+    run = subprocess.run(
+        [sys.executable, "-m", "flip_models.cli", "bench", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Cold start" in run.stdout
+    assert "Warm latency" in run.stdout
+    results = json.loads(out.read_text())
+    assert results["quick"] is True
+    assert {"cold_start", "warm_latency", "ingestion", "scaling", "machine", "date"} <= set(results)
+    assert results["machine"]["cpu_count"] >= 1
+    assert results["machine"]["postgresql"]
+
+    cold = results["cold_start"]
+    assert cold["floor"]["seconds"] > 0
+    assert cold["functions"]
+    for figures in cold["functions"].values():
+        assert figures["seconds"] > 0
+        assert figures["peak_rss_mb"] > 0
+        assert figures["ratio"] > 0
+        assert isinstance(figures["met"], bool)
+
+    warm = results["warm_latency"]
+    assert len(warm) == 11  # every API function
+    for figures in warm.values():
+        assert 0 < figures["p50_ms"] <= figures["p95_ms"]
+    for name in ("get_model_metrics", "get_model_logs"):
+        assert warm[name]["floor"]["p50_ms"] > 0
+        assert warm[name]["ratio"] > 0
+        assert isinstance(warm[name]["met"], bool)
+
+    for kind in ("logs", "metrics"):
+        figures = results["ingestion"][kind]
+        for path in ("handler", "floor_batched_insert", "floor_per_message"):
+            assert figures[path]["msg_per_s"] > 0
+            assert figures[path]["messages"] > 0
+        assert isinstance(figures["met"], bool)
+
+    scaling = results["scaling"]
+    assert len(scaling["steps"]) >= 2
+    assert [step["rows"] for step in scaling["steps"]] == sorted(step["rows"] for step in scaling["steps"])
+    for step in scaling["steps"]:
+        assert step["metrics_p50_ms"] > 0
+        assert step["logs_first_page_p50_ms"] > 0
+        assert step["logs_deep_page_p50_ms"] > 0
+    assert isinstance(scaling["metrics_goal"]["met"], bool)
+    assert isinstance(scaling["logs_goal"]["met"], bool)
+    assert all(n >= 0 for n in _numbers(results))
