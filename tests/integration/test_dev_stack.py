@@ -216,7 +216,7 @@ def test_no_identity_is_401_like_cognito_and_docs_are_served(dev_stack: RunningS
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(request, timeout=10)
     assert raised.value.code == 401
-    assert json.loads(raised.value.read()) == {"message": "Unauthorized"}
+    assert json.loads(raised.value.read()) == {"statusCode": 401, "message": "Unauthorized"}
     with urllib.request.urlopen(f"{dev_stack.api}/docs", timeout=10) as page:
         assert b"swagger-ui-bundle.js" in page.read()
     with urllib.request.urlopen(f"{dev_stack.api}/openapi.json", timeout=10) as spec:
