@@ -1,7 +1,8 @@
 """Scaling: ``get_model_metrics`` and one ``get_model_logs`` page as a model grows.
 
 Each step adds a model with N metric rows and N log rows (the tables keep every earlier step's rows
-too), then times the handlers in-process (warm) and measures the memory one call takes in a fresh
+too), then times the handlers in-process (warm), the metrics query's raw-SQL floor (for reference:
+how much of the cost is PostgreSQL and the driver), and measures the memory one call takes in a fresh
 interpreter: its peak RSS minus its RSS just before the call, after a warm-up call on another model.
 Goals: metrics cost grows at most linearly (time and memory per row do not rise between steps,
 beyond 20 % noise); a logs page, first or deep (keyset cursor), stays flat (within 1.5× across steps).
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bench import coldstart, dataset, lambdas
+from bench import warm as warm_latency
 from bench.timing import goal, time_calls
 from flip_models.model_queries import LOGS_DEFAULT_LIMIT, encode_log_cursor
 
@@ -100,11 +102,15 @@ def measure(engine: Engine, database_url: str, steps: list[int], repeat: int) ->
         # Fewer repetitions as the model grows: the largest metrics call takes seconds.
         metric_repeat = max(2, repeat * 10_000 // max(rows, 10_000))
         metrics_ms = _p50_ms("get_model_metrics", metrics_event, metric_repeat)
+        floor = warm_latency._floor(engine, warm_latency.metrics_sql(), (str(model.model_id),))
+        floor_ms = round(statistics.median(time_calls(floor, metric_repeat, warmup=1)) * 1000, 3)
         results.append(
             {
                 "rows": rows,
                 "metrics_p50_ms": metrics_ms,
                 "metrics_us_per_row": round(metrics_ms * 1000 / rows, 3),
+                "metrics_floor_p50_ms": floor_ms,
+                "metrics_ratio_to_floor": round(metrics_ms / floor_ms, 2),
                 "metrics_peak_mb": _memory_mb(
                     "get_model_metrics",
                     metrics_event,
