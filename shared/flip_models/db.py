@@ -97,10 +97,17 @@ def _botocore_code(error: BaseException) -> str:
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:
-    """pg8000 connection arguments: timeout, application name and, when asked, mandatory TLS."""
+    """pg8000 connection arguments: timeout, application name and TLS, required or off.
+
+    pg8000's default (``ssl_context=None``) is neither: it tries TLS without verifying the server
+    and falls back to plaintext. With ``DB_SSL`` on, a verifying context makes TLS mandatory; off
+    (local runs), ``False`` skips the TLS handshake altogether.
+    """
     args: dict[str, Any] = {"timeout": settings.db_timeout_seconds, "application_name": "flip-models"}
     if settings.db_ssl:
         args["ssl_context"] = ssl.create_default_context(cafile=settings.db_ssl_root_cert)
+    else:
+        args["ssl_context"] = False
     return args
 
 
