@@ -68,6 +68,9 @@ def cases(operation: APIOperation, demo: DemoSummary) -> st.SearchStrategy[Case]
         for value in known.get(name, []):
             strategies.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters={name: value}))
             strategies.append(operation.as_strategy(GenerationMode.NEGATIVE, path_parameters={name: value}))
+    if operation.path == "/model":  # a body naming the demo project, so that some are created
+        body = {"name": "Fuzzed model", "projectId": str(demo.project_id)}
+        strategies.append(operation.as_strategy(GenerationMode.POSITIVE, body=body))
     if operation.path == "/models":  # the project filter: the demo project or another
         strategies.append(
             operation.as_strategy(GenerationMode.POSITIVE, query={"project": str(demo.project_id)})
