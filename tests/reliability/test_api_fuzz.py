@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from flip_models.demo import DEMO_USERS, DemoSummary
 from tests.lambda_support import ROOT
-from tests.reliability.conftest import LocalStack, record, reset_to_demo
+from tests.reliability.conftest import DERANDOMIZE, LocalStack, record, reset_to_demo
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "openapi.json")
 OPERATIONS: list[APIOperation] = [result.ok() for result in SCHEMA.get_all_operations()]
@@ -114,6 +114,7 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
     fuzz_settings = settings(
         # No shrinking: the assertion messages name the request, and a failure reports at once.
         deadline=None,
+        derandomize=DERANDOMIZE,
         database=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
