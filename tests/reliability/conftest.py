@@ -34,6 +34,10 @@ from tests.lambda_support import ROOT
 HERE = Path(__file__).resolve().parent
 LAST_RUN = HERE / "last-run.json"
 
+#: In CI the fuzzers replay one fixed sequence of choices (a red build means a change broke
+#: something, not that a new case was drawn); elsewhere every run explores new cases.
+DERANDOMIZE = os.environ.get("CI", "").lower() == "true"
+
 #: suite → figure → count, filled by the suites of this run.
 FIGURES: dict[str, dict[str, Any]] = {}
 

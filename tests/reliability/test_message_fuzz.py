@@ -28,7 +28,7 @@ from flip_models.enums import ModelStatus
 from flip_models.tables import FLLogs, FLMetrics, ReceivedStatusMessage
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
-from tests.reliability.conftest import record
+from tests.reliability.conftest import DERANDOMIZE, record
 from tests.reliability.messages import Body, Site, log_bodies, metric_bodies, status_bodies
 from tests.sqs_events import failed_ids, sqs_event, sqs_record
 
@@ -130,6 +130,7 @@ def test_every_generated_message_is_applied_once_or_dead_lettered_with_a_reason(
     @settings(
         max_examples=BATCHES,
         deadline=None,
+        derandomize=DERANDOMIZE,
         database=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
