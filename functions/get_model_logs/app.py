@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -10,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flip_models.access import Permission, authorize_model
 from flip_models.api_schemas import LogsPage
 from flip_models.db import session_scope
-from flip_models.http import api_responses, current_caller, make_resolver
+from flip_models.http import api_responses, current_caller, json_response, make_resolver
 from flip_models.model_queries import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
 from flip_models.observability import logger, metrics, tracer
 
@@ -18,17 +19,22 @@ app = make_resolver()
 
 
 @app.get(
-    "/model/<modelId>/logs", summary="A model's logs", tags=["models"], responses=api_responses(errors=(400,))
+    "/model/<modelId>/logs",
+    summary="A model's logs",
+    tags=["models"],
+    responses=api_responses(errors=(400,), model=LogsPage),
 )
 def get_model_logs(
     modelId: UUID,
     limit: Annotated[int, Query(ge=1, le=LOGS_MAX_LIMIT)] = LOGS_DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> LogsPage:
+) -> Response[str]:
     caller = current_caller(app)
     with session_scope() as session:
         authorize_model(modelId, caller, Permission.READ, session)
-        return get_logs_page(modelId, session, limit=limit, cursor=cursor)
+        page = get_logs_page(modelId, session, limit=limit, cursor=cursor)
+    # Serialised once by pydantic (the page's own model), not field by field by the resolver.
+    return json_response(200, page.model_dump_json(by_alias=True))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
