@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from flip_models import db
+from flip_models.attribution import LOG_ROWS, METRIC_ROWS, Attribution, BatchInsert
 from flip_models.dead_letters import DeadLetter, send_dead_letter
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.fl_messages import (
@@ -60,9 +61,9 @@ from flip_models.fl_messages import (
     truncate,
 )
 from flip_models.observability import logger, metrics
-from flip_models.service import resolve_trust_ids_from_fl_client_names, update_model_status
+from flip_models.service import update_model_status
 from flip_models.settings import get_settings
-from flip_models.tables import FLLogs, FLMetrics, Model, ModelTrustIntersect, ReceivedStatusMessage
+from flip_models.tables import Model, ReceivedStatusMessage
 
 M = TypeVar("M", FLLogMessage, FLMetricMessage, FLStatusMessage)
 
@@ -187,133 +188,174 @@ def apply_in_one_transaction(
         return {item.message_id: Retry(error.message) for item in items}
 
 
-def _model_trusts(model_ids: Iterable[uuid.UUID], session: Session) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """Existing models of the batch → the ids of their trusts, in one (Core) query."""
-    rows = (
-        session.connection()
-        .execute(
-            select(Model.id, ModelTrustIntersect.trust_id)
-            .outerjoin(ModelTrustIntersect, ModelTrustIntersect.model_id == Model.id)
-            .where(Model.id.in_(set(model_ids)))
+def _model_ids(model_ids: Iterable[uuid.UUID], session: Session) -> set[uuid.UUID]:
+    """The models of the batch that exist, in one (Core) query."""
+    rows = session.connection().execute(select(Model.id).where(Model.id.in_(set(model_ids))))
+    return set(rows.scalars())
+
+
+def attribution_rejection(
+    message: FLLogMessage | FLMetricMessage, found: Attribution, hub_rows: bool
+) -> Rejected | None:
+    """Why a message cannot be attributed to its model and FL client's trust, or None when it can."""
+    if not found.model_found:
+        return Rejected(f"model_id: unknown model {message.model_id}", RejectionKind.UNKNOWN_MODEL)
+    name = message.fl_client_name
+    if name is None:
+        return None if hub_rows else Rejected("fl_client_name: required", RejectionKind.INVALID_MESSAGE)
+    if not found.client_resolved:
+        return Rejected(
+            truncate(f"fl_client_name: FL client {name!r} resolves to no trust"),
+            RejectionKind.UNKNOWN_FL_CLIENT,
         )
-        .all()
-    )
-    trusts: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for model_id, trust_id in rows:
-        found = trusts.setdefault(model_id, set())
-        if trust_id is not None:
-            found.add(trust_id)
-    return trusts
+    if not found.trust_in_model:
+        return Rejected(
+            truncate(
+                f"fl_client_name: the trust of FL client {name!r} "
+                f"is not associated with model {message.model_id}"
+            ),
+            RejectionKind.TRUST_NOT_IN_MODEL,
+        )
+    return None
 
 
 @dataclass(frozen=True)
-class _Attribution:
-    """The batch's models with their trusts, and its FL client slots with their trusts."""
+class _RowKind(Generic[M]):
+    """How one queue's messages become rows: the batch statement, each message's JSON-ready row, and
+    the row kept for a message that cannot be attributed (None: it is rejected)."""
 
-    models: dict[uuid.UUID, set[uuid.UUID]]
-    slots: dict[str, uuid.UUID]
+    rows: BatchInsert
+    row_of: Callable[[Item[M]], dict[str, Any]]
+    kept_row: Callable[[Item[M], Rejected], dict[str, Any] | None]
 
-    @classmethod
-    def load(cls, items: Sequence[Item[Any]], session: Session) -> _Attribution:
-        models = _model_trusts({item.message.model_id for item in items}, session)
-        names = {item.message.fl_client_name for item in items if item.message.fl_client_name is not None}
-        return cls(models, resolve_trust_ids_from_fl_client_names(names, session))
 
-    def check(self, model_id: uuid.UUID, fl_client_name: str | None) -> uuid.UUID | Rejected | None:
-        """The client's trust (None for a hub message), or why the message cannot be attributed."""
-        if model_id not in self.models:
-            return Rejected(f"model_id: unknown model {model_id}", RejectionKind.UNKNOWN_MODEL)
-        if fl_client_name is None:
-            return None
-        trust_id = self.slots.get(fl_client_name)
-        if trust_id is None:
-            return Rejected(
-                truncate(f"fl_client_name: FL client {fl_client_name!r} resolves to no trust"),
-                RejectionKind.UNKNOWN_FL_CLIENT,
-            )
-        if trust_id not in self.models[model_id]:
-            return Rejected(
-                truncate(
-                    f"fl_client_name: the trust of FL client {fl_client_name!r} "
-                    f"is not associated with model {model_id}"
-                ),
-                RejectionKind.TRUST_NOT_IN_MODEL,
-            )
-        return trust_id
+def _log_row(item: Item[FLLogMessage]) -> dict[str, Any]:
+    message = item.message
+    return {
+        "model_id": str(message.model_id),
+        "fl_client_name": message.fl_client_name,
+        "log_date": item.sent_at.isoformat(),
+        "success": message.success,
+        "log": message.log,
+        "event_type": message.event_type,
+        "global_round": message.global_round,
+        "details": message.details,
+        "message_id": item.key,
+    }
+
+
+def _unattributed_log(item: Item[FLLogMessage], rejected: Rejected) -> dict[str, Any] | None:
+    """A failed client's text is kept as a model-level row even when the client is unattributable:
+    the user must see the error (SPEC §5). Anything else from such a client is rejected."""
+    message = item.message
+    unattributable = rejected.kind in (RejectionKind.UNKNOWN_FL_CLIENT, RejectionKind.TRUST_NOT_IN_MODEL)
+    if not (unattributable and message.log is not None and not message.success):
+        return None
+    return {
+        "model_id": message.model_id,
+        "log_date": item.sent_at,
+        "success": message.success,
+        "trust": None,
+        "fl_client_name": message.fl_client_name,
+        "log": UNATTRIBUTED_PREFIX.format(name=message.fl_client_name) + message.log,
+        "event_type": message.event_type,
+        "global_round": message.global_round,
+        "details": message.details,
+        "message_id": item.key,
+    }
+
+
+def _metric_row(item: Item[FLMetricMessage]) -> dict[str, Any]:
+    message = item.message
+    return {
+        "model_id": str(message.model_id),
+        "fl_client_name": message.fl_client_name,
+        "global_round": message.global_round,
+        "label": message.label,
+        "result": message.result,
+        "x_label": message.x_label,
+        "x_value": message.x_value,
+        "timestamp": item.sent_at.isoformat(),
+        "message_id": item.key,
+    }
+
+
+def _never_kept(_item: Item[FLMetricMessage], _rejected: Rejected) -> None:
+    return None
+
+
+_LOGS: _RowKind[FLLogMessage] = _RowKind(LOG_ROWS, _log_row, _unattributed_log)
+_METRICS: _RowKind[FLMetricMessage] = _RowKind(METRIC_ROWS, _metric_row, _never_kept)
 
 
 def apply_logs(
     items: Sequence[Item[FLLogMessage]], session: Session, isolate: bool = False
 ) -> dict[str, Outcome]:
     """Insert the batch's log rows together; a failed text from an unattributable client is kept."""
-    attribution = _Attribution.load(items, session)
-    outcomes: dict[str, Outcome] = {}
-    rows: list[tuple[Item[FLLogMessage], dict[str, Any]]] = []
-    for item in items:
-        message = item.message
-        trust = attribution.check(message.model_id, message.fl_client_name)
-        text = message.log
-        if isinstance(trust, Rejected):
-            unattributable = trust.kind in (RejectionKind.UNKNOWN_FL_CLIENT, RejectionKind.TRUST_NOT_IN_MODEL)
-            if not (unattributable and message.log is not None and not message.success):
-                outcomes[item.message_id] = trust
-                continue
-            # The user must see a client's error even when the client cannot be attributed.
-            text = UNATTRIBUTED_PREFIX.format(name=message.fl_client_name) + (message.log or "")
-            trust = None
-        rows.append(
-            (
-                item,
-                {
-                    "model_id": message.model_id,
-                    "log_date": item.sent_at,
-                    "success": message.success,
-                    "trust": trust,
-                    "fl_client_name": message.fl_client_name,
-                    "log": text,
-                    "event_type": message.event_type,
-                    "global_round": message.global_round,
-                    "details": message.details,
-                    "message_id": item.key,
-                },
-            )
-        )
-    outcomes.update(_insert_rows(FLLogs.__table__, rows, session, isolate))  # type: ignore[arg-type]
-    return outcomes
+    return _apply_rows(_LOGS, items, session, isolate)
 
 
 def apply_metrics(
     items: Sequence[Item[FLMetricMessage]], session: Session, isolate: bool = False
 ) -> dict[str, Outcome]:
     """Insert the batch's metric rows together; every metric needs a trust of the model."""
-    attribution = _Attribution.load(items, session)
+    return _apply_rows(_METRICS, items, session, isolate)
+
+
+def _apply_rows(
+    kind: _RowKind[M], items: Sequence[Item[M]], session: Session, isolate: bool
+) -> dict[str, Outcome]:
+    """Attribute and insert the batch in one statement (:mod:`flip_models.attribution`), then settle
+    each message: inserted → applied; attributable but not inserted → duplicate; otherwise rejected,
+    or kept as its queue's fallback row. With ``isolate`` (after the batch was refused:
+    :class:`_BatchRefused`) every message goes alone, in a savepoint of its own."""
     outcomes: dict[str, Outcome] = {}
-    rows: list[tuple[Item[FLMetricMessage], dict[str, Any]]] = []
+    unique: dict[str, Item[M]] = {}
     for item in items:
-        message = item.message
-        trust = attribution.check(message.model_id, message.fl_client_name)
-        if isinstance(trust, Rejected):
-            outcomes[item.message_id] = trust
+        if item.key in unique:
+            outcomes[item.message_id] = Applied(duplicate=True)  # the same key twice in one batch
+        else:
+            unique[item.key] = item
+    found: dict[str, Attribution] = {}
+    if isolate:
+        for item in unique.values():
+            try:
+                found[item.message_id] = _run_alone(kind.rows, kind.row_of(item), session)
+            except db.DatabaseError as error:
+                outcomes[item.message_id] = Rejected(
+                    truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
+                )
+    else:
+        batch = list(unique.values())
+        try:
+            attributions = kind.rows.run([kind.row_of(item) for item in batch], session.connection())
+        except Exception as error:
+            if isinstance(db.translate_db_error(error), db.DatabaseError):
+                raise _BatchRefused(kind.rows.table.name) from error
+            raise  # transient: the caller's session_scope makes it DatabaseUnavailableError
+        found = {item.message_id: attribution for item, attribution in zip(batch, attributions, strict=True)}
+    kept: list[tuple[Item[Any], dict[str, Any]]] = []
+    for item in unique.values():
+        attribution = found.get(item.message_id)
+        if attribution is None:
+            continue  # refused in isolation: already rejected
+        rejected = attribution_rejection(item.message, attribution, kind.rows.hub_rows)  # type: ignore[arg-type]
+        if rejected is None:
+            outcomes[item.message_id] = Applied(duplicate=not attribution.inserted)
             continue
-        rows.append(
-            (
-                item,
-                {
-                    "model_id": message.model_id,
-                    "trust": trust,
-                    "fl_client_name": message.fl_client_name,
-                    "global_round": message.global_round,
-                    "label": message.label,
-                    "result": message.result,
-                    "x_label": message.x_label,
-                    "x_value": message.x_value,
-                    "timestamp": item.sent_at,
-                    "message_id": item.key,
-                },
-            )
-        )
-    outcomes.update(_insert_rows(FLMetrics.__table__, rows, session, isolate))  # type: ignore[arg-type]
+        kept_row = kind.kept_row(item, rejected)
+        if kept_row is None:
+            outcomes[item.message_id] = rejected
+        else:
+            kept.append((item, kept_row))
+    outcomes.update(_insert_rows(kind.rows.table, kept, session, isolate))
     return outcomes
+
+
+def _run_alone(rows: BatchInsert, row: dict[str, Any], session: Session) -> Attribution:
+    """One message's statement in a savepoint of its own (``session.connection()`` is called inside
+    the savepoint: that call is what emits ``SAVEPOINT``)."""
+    return _in_savepoint(session, lambda: rows.run([row], session.connection()))[0]
 
 
 def _insert_rows(
@@ -322,27 +364,20 @@ def _insert_rows(
     """One ``INSERT … ON CONFLICT (message_id) DO NOTHING`` for all rows, or, with ``isolate``, one
     per row in its own savepoint (after the batched insert was refused: :class:`_BatchRefused`)."""
     outcomes: dict[str, Outcome] = {}
-    unique: dict[str, dict[str, Any]] = {}
-    for item, row in rows:
-        if item.key in unique:
-            outcomes[item.message_id] = Applied(duplicate=True)  # the same key twice in one batch
-        else:
-            unique[item.key] = row
-    if not unique:
+    if not rows:
         return outcomes
-    first_by_key = {item.key: item for item, _ in reversed(rows)}
     if isolate:
-        for key, row in unique.items():
-            outcomes[first_by_key[key].message_id] = _insert_one(table, row, session)
+        for item, row in rows:
+            outcomes[item.message_id] = _insert_one(table, row, session)
         return outcomes
     try:
-        inserted = _insert(table, list(unique.values()), session)
+        inserted = _insert(table, [row for _, row in rows], session)
     except Exception as error:
         if isinstance(db.translate_db_error(error), db.DatabaseError):
             raise _BatchRefused(table.name) from error
         raise  # transient: the caller's session_scope makes it DatabaseUnavailableError
-    for key in unique:
-        outcomes[first_by_key[key].message_id] = Applied(duplicate=key not in inserted)
+    for item, _ in rows:
+        outcomes[item.message_id] = Applied(duplicate=item.key not in inserted)
     return outcomes
 
 
@@ -397,7 +432,7 @@ def apply_statuses(items: Sequence[Item[FLStatusMessage]]) -> dict[str, Outcome]
     """
     try:
         with db.session_scope() as session:
-            existing = _model_trusts({item.message.model_id for item in items}, session)
+            existing = _model_ids((item.message.model_id for item in items), session)
     except (DatabaseUnavailableError, ConfigurationError) as error:
         return {item.message_id: Retry(error.message) for item in items}
     outcomes: dict[str, Outcome] = {}
