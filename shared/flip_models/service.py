@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Select, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
@@ -301,32 +301,17 @@ def resolve_trust_from_fl_client_name(fl_client_name: str, session: Session) -> 
     return resolve_trusts_from_fl_client_names([fl_client_name], session).get(fl_client_name)
 
 
-def _assigned_slots(names: list[str], *columns: Any) -> Select[Any]:
-    """The slot name and ``columns`` of each FL kit slot in ``names`` that is assigned a trust."""
-    return (
-        select(FLKitSlot.slot_name, *columns)
-        .join(Trust, Trust.id == FLKitSlot.assigned_to_trust_id)
-        .where(FLKitSlot.slot_name.in_(names))
-    )
-
-
 def resolve_trusts_from_fl_client_names(names: Iterable[str], session: Session) -> dict[str, Trust]:
     """Slot name → assigned trust for many FL client names in one query; unknown/unassigned omitted."""
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    rows = session.execute(_assigned_slots(wanted, Trust)).all()
+    rows = session.execute(
+        select(FLKitSlot.slot_name, Trust)
+        .join(Trust, Trust.id == FLKitSlot.assigned_to_trust_id)
+        .where(FLKitSlot.slot_name.in_(wanted))
+    ).all()
     return {slot_name: trust for slot_name, trust in rows}  # noqa: C416 (Row is not a pair type)
-
-
-def resolve_trust_ids_from_fl_client_names(names: Iterable[str], session: Session) -> dict[str, uuid.UUID]:
-    """:func:`resolve_trusts_from_fl_client_names` giving trust ids only, as a Core query on the
-    session's connection: no ORM object per row (the FL message consumers' path)."""
-    wanted = sorted(set(names))
-    if not wanted:
-        return {}
-    rows = session.connection().execute(_assigned_slots(wanted, Trust.id)).all()
-    return {slot_name: trust_id for slot_name, trust_id in rows}  # noqa: C416 (Row is not a pair type)
 
 
 def validate_trust_ids(model_id: uuid.UUID, trust_ids: Iterable[uuid.UUID], session: Session) -> bool:
