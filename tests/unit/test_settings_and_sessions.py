@@ -8,9 +8,11 @@ import uuid
 from collections.abc import Iterator
 
 import boto3
+import pg8000.core as pg8000_core
 import pytest
 from moto import mock_aws
 from sqlalchemy import make_url, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from flip_models import db
@@ -131,6 +133,42 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: object
         raise RuntimeError("boom")
     with db.session_scope() as session:
         assert session.scalars(select(Trust.name)).all() == ["kept"]
+
+
+def test_commit_is_one_round_trip(engine: object, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db.reset_engine()
+    flushes: list[object] = []
+    real_flush = pg8000_core._flush
+
+    def counting_flush(sock: object) -> None:
+        flushes.append(sock)
+        real_flush(sock)
+
+    with db.session_scope() as session:
+        session.add(Trust(name="committed"))
+        session.flush()
+        monkeypatch.setattr(pg8000_core, "_flush", counting_flush)
+    monkeypatch.undo()
+
+    assert len(flushes) == 1  # pg8000's own commit() takes three
+    with db.session_scope() as session:
+        assert session.scalars(select(Trust.name)).all() == ["committed"]
+
+
+def test_committing_a_failed_transaction_raises_and_keeps_nothing(engine: object, database_url: str) -> None:
+    service_engine = db.build_engine(get_settings())
+    try:
+        with service_engine.connect() as connection:
+            transaction = connection.begin()
+            connection.execute(text("INSERT INTO trust (id, name) VALUES (gen_random_uuid(), 'lost')"))
+            with pytest.raises(DBAPIError):
+                connection.execute(text("SELECT 1 / 0"))
+            with pytest.raises(DBAPIError, match="in failed transaction block"):
+                transaction.commit()
+        with service_engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM trust WHERE name = 'lost'")) == 0
+    finally:
+        service_engine.dispose()
 
 
 def test_unreachable_database_is_a_typed_transient_error(clean_container: pytest.MonkeyPatch) -> None:
