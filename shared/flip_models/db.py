@@ -123,19 +123,21 @@ def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
         pool_recycle=settings.db_pool_recycle_seconds,
     )
     event.listen(engine, "handle_error", _network_errors_are_disconnects)
-    ping = engine.dialect.do_ping
-
-    def do_ping(dbapi_connection: Any) -> bool:
-        """The pre-ping: a socket error means the pooled connection is dead (SQLAlchemy only
-        recognises the driver's own errors there), so it is replaced."""
-        try:
-            return bool(ping(dbapi_connection))
-        except (TimeoutError, ConnectionError):
-            return False
-
-    setattr(engine.dialect, "do_ping", do_ping)  # noqa: B010 (an instance attribute, on purpose)
+    setattr(engine.dialect, "do_ping", _ping_by_beginning)  # noqa: B010 (an instance attribute, on purpose)
     setattr(engine.dialect, "do_commit", _commit_in_one_round_trip)  # noqa: B010
     return engine
+
+
+def _ping_by_beginning(dbapi_connection: Any) -> bool:
+    """The pre-ping, as the ``BEGIN`` the invocation needs anyway: one round trip, where SQLAlchemy's
+    ping takes two (pg8000 sends ``BEGIN`` before the ping's own empty query). A socket error means
+    the pooled connection is dead (SQLAlchemy only recognises the driver's own errors there), so it
+    is replaced; an autocommit connection gets the empty query."""
+    try:
+        dbapi_connection.execute_simple(";" if dbapi_connection.autocommit else "begin transaction")
+    except (TimeoutError, ConnectionError):
+        return False
+    return True
 
 
 def _commit_in_one_round_trip(dbapi_connection: Any) -> None:

@@ -6,6 +6,7 @@ import json
 import ssl
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pg8000.core as pg8000_core
@@ -192,6 +193,26 @@ def test_a_connection_killed_between_invocations_is_replaced_transparently(
 
     with db.session_scope() as session:
         assert session.scalar(text("select pg_backend_pid()")) != pid
+
+
+def test_an_invocation_is_begin_statement_commit_the_begin_being_the_ping(
+    engine: object, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db.reset_engine()
+    with db.session_scope() as session:
+        session.scalar(text("select 'first'"))  # the pooled connection exists: the next checkout pings it
+    statements: list[str] = []
+    real_execute_simple = pg8000_core.CoreConnection.execute_simple
+
+    def recording(self: Any, statement: str) -> Any:
+        statements.append(statement)
+        return real_execute_simple(self, statement)
+
+    monkeypatch.setattr(pg8000_core.CoreConnection, "execute_simple", recording)
+    with db.session_scope() as session:
+        session.scalar(text("select 'second'"))
+
+    assert statements == ["begin transaction", "select 'second'", "COMMIT"]
 
 
 def test_statement_timeout_or_cancel_is_transient(engine: object, database_url: str) -> None:
