@@ -8,7 +8,10 @@
   resolve the FL client's slot (ORM query), check the trust belongs to the model (query), insert the
   row with the ORM, commit.
 
-Every path inserts its own rows (distinct ``message_id``s) into the same model.
+Every path inserts its own rows (distinct ``message_id``s) into the same model. The three paths run
+interleaved, batch by batch (handler, batched floor, per-message floor, then the next batch), so
+drift in the machine (disk flushes, other load) hits them alike; each path's rate is its messages
+over the sum of its batch times.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,24 +104,22 @@ def dead_letter_queue() -> Iterator[None]:
             dead_letters.reset_client()
 
 
-def _rate(messages: int, run: Callable[[], None]) -> dict[str, float]:
-    started = time.perf_counter()
-    run()
-    seconds = time.perf_counter() - started
-    return {"messages": messages, "seconds": round(seconds, 3), "msg_per_s": round(messages / seconds, 1)}
+#: One path's batches, each a call that applies one; ``close`` releases what the path holds.
+@dataclass
+class Runner:
+    batches: list[Callable[[], None]]
+    close: Callable[[], None] = lambda: None
 
 
-def _handler_run(name: str, bodies: Sequence[Mapping[str, Any]]) -> Callable[[], None]:
+def _handler_path(name: str, bodies: Sequence[Mapping[str, Any]]) -> Runner:
     handler = lambdas.load_handler(name)
     queue = lambdas.fl_queue(name.replace("_", "-"))
-    events = [lambdas.sqs_event(batch, queue) for batch in batches(bodies)]
     context = lambdas.BenchContext()
 
-    def run() -> None:
-        for event in events:
-            lambdas.check_batch(name, handler(event, context))
+    def batch_of(event: dict[str, Any]) -> Callable[[], None]:
+        return lambda: lambdas.check_batch(name, handler(event, context))
 
-    return run
+    return Runner([batch_of(lambdas.sqs_event(batch, queue)) for batch in batches(bodies)])
 
 
 _LOG_COLUMNS = (
@@ -174,35 +176,34 @@ def _row(kind: str, body: Mapping[str, Any], trust: uuid.UUID, now: datetime) ->
     )
 
 
-def _batched_floor_run(
+def _batched_floor_path(
     engine: Engine, kind: str, model: dataset.BenchModel, bodies: Sequence[Mapping[str, Any]]
-) -> Callable[[], None]:
+) -> Runner:
     table, columns = ("fl_logs", _LOG_COLUMNS) if kind == "logs" else ("fl_metrics", _METRIC_COLUMNS)
     cast = {"details": "CAST(%s AS jsonb)"}
     placeholders = "(" + ", ".join(cast.get(c, "%s") for c in columns) + ")"
     trusts = dict(zip(model.slots, model.trust_ids, strict=True))
+    raw = engine.raw_connection()
+    connection = raw.driver_connection
+    assert connection is not None
 
-    def run() -> None:
-        raw = engine.raw_connection()
-        try:
-            connection = raw.driver_connection
-            assert connection is not None
-            for batch in batches(bodies):
-                now = datetime.now(UTC)
-                rows = [_row(kind, body, trusts[body["fl_client_name"]], now) for body in batch]
-                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(
-                    [placeholders] * len(rows)
-                )
-                cursor = connection.cursor()
-                cursor.execute(sql, [value for row in rows for value in row])
-                connection.commit()
-        finally:
-            raw.close()
+    def batch_of(batch: Sequence[Mapping[str, Any]]) -> Callable[[], None]:
+        def run() -> None:
+            now = datetime.now(UTC)
+            rows = [_row(kind, body, trusts[body["fl_client_name"]], now) for body in batch]
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(
+                [placeholders] * len(rows)
+            )
+            cursor = connection.cursor()
+            cursor.execute(sql, [value for row in rows for value in row])
+            connection.commit()
 
-    return run
+        return run
+
+    return Runner([batch_of(batch) for batch in batches(bodies)], raw.close)
 
 
-def _per_message_run(engine: Engine, kind: str, bodies: Sequence[Mapping[str, Any]]) -> Callable[[], None]:
+def _per_message_path(engine: Engine, kind: str, bodies: Sequence[Mapping[str, Any]]) -> Runner:
     """The original FLIP design: a session, two lookups, an ORM insert and a commit per message."""
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     texts = [json.dumps(body) for body in bodies]
@@ -255,12 +256,37 @@ def _per_message_run(engine: Engine, kind: str, bodies: Sequence[Mapping[str, An
             )
         session.commit()
 
-    def run() -> None:
-        for raw in texts:
-            with factory() as session:
-                apply(session, raw)
+    def batch_of(batch: Sequence[str]) -> Callable[[], None]:
+        def run() -> None:
+            for raw in batch:
+                with factory() as session:
+                    apply(session, raw)
 
-    return run
+        return run
+
+    return Runner([batch_of(texts[start : start + BATCH]) for start in range(0, len(texts), BATCH)])
+
+
+def run_interleaved(paths: Mapping[str, Runner]) -> dict[str, dict[str, float]]:
+    """Every path's batches in turn, batch i of each before batch i+1 of any; seconds per path."""
+    seconds = dict.fromkeys(paths, 0.0)
+    try:
+        for step in zip(*(path.batches for path in paths.values()), strict=True):
+            for name, batch in zip(paths, step, strict=True):
+                started = time.perf_counter()
+                batch()
+                seconds[name] += time.perf_counter() - started
+    finally:
+        for path in paths.values():
+            path.close()
+    return {
+        name: {
+            "messages": len(path.batches) * BATCH,
+            "seconds": round(seconds[name], 3),
+            "msg_per_s": round(len(path.batches) * BATCH / seconds[name], 1),
+        }
+        for name, path in paths.items()
+    }
 
 
 def measure(engine: Engine, model: dataset.BenchModel, messages: int) -> dict[str, Any]:
@@ -270,15 +296,24 @@ def measure(engine: Engine, model: dataset.BenchModel, messages: int) -> dict[st
     with dead_letter_queue():
         for kind, make in makers.items():
             tag = uuid.uuid4().hex[:8]
+
+            def paths(count: int, prefix: str, kind: str = kind, make: Any = make) -> dict[str, Runner]:
+                return {
+                    "handler": _handler_path(f"fl_{kind}", make(model, count, f"{prefix}-h")),
+                    "floor_batched_insert": _batched_floor_path(
+                        engine, kind, model, make(model, count, f"{prefix}-b")
+                    ),
+                    "floor_per_message": _per_message_path(engine, kind, make(model, count, f"{prefix}-p")),
+                }
+
             # Warm every path first (imports, compiled statements, connections) on rows of its own.
-            _handler_run(f"fl_{kind}", make(model, BATCH, f"{tag}-warm-h"))()
-            _batched_floor_run(engine, kind, model, make(model, BATCH, f"{tag}-warm-b"))()
-            _per_message_run(engine, kind, make(model, BATCH, f"{tag}-warm-p"))()
-            handler = _rate(messages, _handler_run(f"fl_{kind}", make(model, messages, f"{tag}-h")))
-            batched = _rate(
-                messages, _batched_floor_run(engine, kind, model, make(model, messages, f"{tag}-b"))
+            run_interleaved(paths(BATCH, f"{tag}-warm"))
+            rates = run_interleaved(paths(messages, tag))
+            handler, batched, per_message = (
+                rates["handler"],
+                rates["floor_batched_insert"],
+                rates["floor_per_message"],
             )
-            per_message = _rate(messages, _per_message_run(engine, kind, make(model, messages, f"{tag}-p")))
             vs_batched = handler["msg_per_s"] / batched["msg_per_s"]
             vs_per_message = handler["msg_per_s"] / per_message["msg_per_s"]
             results[kind] = {

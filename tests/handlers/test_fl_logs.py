@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flip_models.tables import FLLogs, Model, Trust
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
+from tests.round_trips import counting_round_trips
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
 
 QUEUE = "fl-logs-dev"
@@ -364,33 +365,27 @@ def test_a_mixed_batch_applies_the_good_and_dead_letters_the_bad(
     ]
 
 
-def test_a_batch_costs_a_fixed_number_of_statements(
-    given: Given, session: Session, logs_dlq: DeadLetterQueue
+def test_a_warm_batch_costs_three_round_trips(
+    given: Given, session: Session, logs_dlq: DeadLetterQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trusts = [given.trust(slot=f"Trust_{n}") for n in (1, 2, 3)]
     models = [given.model(trusts=trusts) for _ in range(2)]
-    bodies = [
-        event_log(model, fl_client_name=f"Trust_{n}", global_round=r)
-        for model in models
-        for n in (1, 2, 3)
-        for r in (1, 2)
-    ]
-    statements: list[str] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
+    def batch(r: int) -> list[dict[str, Any]]:
+        return [
+            event_log(model, fl_client_name=f"Trust_{n}", global_round=r)
+            for model in models
+            for n in (1, 2, 3)
+        ]
 
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        response = invoke("fl_logs", bodies_event(bodies, queue=QUEUE))
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
+    assert failed_ids(invoke("fl_logs", bodies_event(batch(1), queue=QUEUE))) == []  # connects, prepares
+    with counting_round_trips(monkeypatch) as trips:
+        response = invoke("fl_logs", bodies_event(batch(2), queue=QUEUE))
 
     assert failed_ids(response) == []
     assert sum(len(logs(session, model)) for model in models) == 12
-    # one statement attributes every message (models, slots, trusts) and inserts the rows: one round trip
-    data_statements = [s for s in statements if s not in {"SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"}]
-    assert data_statements == ["WITH"], statements
+    # BEGIN (the pre-ping), the prepared statement attributing and inserting every row, COMMIT
+    assert len(trips) == 3
 
 
 def test_a_row_the_database_refuses_is_isolated_and_rejected_alone(

@@ -13,6 +13,7 @@ from flip_models.service import get_metrics
 from flip_models.tables import FLMetrics, Model, Trust
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
+from tests.round_trips import counting_round_trips
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
 
 QUEUE = "fl-metrics-dev"
@@ -226,6 +227,19 @@ def test_duplicates_by_message_id_and_by_event_id_are_stored_once(
         (0, redelivered["messageId"]),
         (1, "job-7/Trust_1/LOSS_FUNCTION/1"),
     ]
+
+
+def test_a_warm_batch_costs_three_round_trips(
+    site: tuple[Model, Trust], session: Session, metrics_dlq: DeadLetterQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, _ = site
+    assert failed_ids(invoke("fl_metrics", bodies_event([nvflare(model, 0)], queue=QUEUE))) == []
+    with counting_round_trips(monkeypatch) as trips:
+        response = invoke("fl_metrics", bodies_event([nvflare(model, r) for r in range(1, 11)], queue=QUEUE))
+
+    assert failed_ids(response) == []
+    assert len(metrics_of(session, model)) == 11
+    assert len(trips) == 3  # BEGIN (the pre-ping), the prepared statement, COMMIT
 
 
 def test_database_unreachable_fails_every_record_and_dead_letters_nothing(

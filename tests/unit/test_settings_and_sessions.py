@@ -20,6 +20,7 @@ from flip_models import db
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.settings import Settings, get_settings
 from flip_models.tables import Trust
+from tests.round_trips import counting_round_trips
 
 
 @pytest.fixture
@@ -138,20 +139,12 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: object
 
 def test_commit_is_one_round_trip(engine: object, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     db.reset_engine()
-    flushes: list[object] = []
-    real_flush = pg8000_core._flush
-
-    def counting_flush(sock: object) -> None:
-        flushes.append(sock)
-        real_flush(sock)
-
-    with db.session_scope() as session:
+    with counting_round_trips(monkeypatch) as trips, db.session_scope() as session:
         session.add(Trust(name="committed"))
         session.flush()
-        monkeypatch.setattr(pg8000_core, "_flush", counting_flush)
-    monkeypatch.undo()
+        trips.clear()
 
-    assert len(flushes) == 1  # pg8000's own commit() takes three
+    assert len(trips) == 1  # pg8000's own commit() takes three
     with db.session_scope() as session:
         assert session.scalars(select(Trust.name)).all() == ["committed"]
 
