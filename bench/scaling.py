@@ -100,7 +100,7 @@ def measure(engine: Engine, database_url: str, steps: list[int], repeat: int) ->
             query=f"cursor={_deep_cursor(engine, model.model_id, rows)}",
         )
         # Fewer repetitions as the model grows: the largest metrics call takes seconds.
-        metric_repeat = max(2, repeat * 10_000 // max(rows, 10_000))
+        metric_repeat = max(5, repeat * 10_000 // max(rows, 10_000))
         metrics_ms = _p50_ms("get_model_metrics", metrics_event, metric_repeat)
         floor = warm_latency._floor(engine, warm_latency.metrics_sql(), (str(model.model_id),))
         floor_ms = round(statistics.median(time_calls(floor, metric_repeat, warmup=1)) * 1000, 3)

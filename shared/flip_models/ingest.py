@@ -4,9 +4,10 @@ A batch goes through three steps:
 
 1. **parse** every record with its queue's record model (pydantic; the body is JSON). A body that
    breaks a rule is *rejected*.
-2. **apply** the valid ones in one transaction with batched SQL: one query resolves every FL client
-   slot of the batch, one reads the models and their trusts, one multi-row ``INSERT … ON CONFLICT
-   (message_id) DO NOTHING`` writes logs or metrics. Status messages go one by one, in order, through
+2. **apply** the valid ones in one transaction: one statement (:mod:`flip_models.attribution`)
+   resolves every message's model and FL client slot and inserts the attributable logs or metrics
+   with ``ON CONFLICT (message_id) DO NOTHING``; the rules for the others (reject, or keep a failed
+   client's text) are applied here. Status messages go one by one, in order, through
    ``service.update_model_status`` (each in its own short transaction, with its idempotency row in
    ``fl_status_message``). A row the database refuses is isolated one by one and rejected; a database
    that is down or too slow makes the records *retry*.
