@@ -114,7 +114,7 @@ class Runner:
 def _handler_path(name: str, bodies: Sequence[Mapping[str, Any]]) -> Runner:
     handler = lambdas.load_handler(name)
     queue = lambdas.fl_queue(name.replace("_", "-"))
-    context = lambdas.BenchContext()
+    context = lambdas.context()
 
     def batch_of(event: dict[str, Any]) -> Callable[[], None]:
         return lambda: lambdas.check_batch(name, handler(event, context))

@@ -13,13 +13,13 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from flip_local.api_gateway import build_proxy_event
+from flip_local.runtime import LocalContext
 from flip_local.sqs import REGION, LocalQueue, lambda_sqs_event
 from flip_local.template import ApiRoute, FunctionSpec, Template, load_template
 
@@ -27,18 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGE = "dev"
 
 
-@dataclass
-class BenchContext:
-    """The attributes of a Lambda context that Powertools reads."""
-
-    function_name: str = "flip-models-bench"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-2:000000000000:function:flip-models-bench"
-    aws_request_id: str = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
+def context() -> LocalContext:
+    """A Lambda context for one in-process invocation (the local stack's stand-in)."""
+    return LocalContext.start("flip-models-bench")
 
 
 @cache

@@ -72,7 +72,7 @@ def _deep_cursor(engine: Engine, model_id: uuid.UUID, rows: int) -> str:
 
 def _p50_ms(name: str, event: Mapping[str, Any], repeat: int) -> float:
     handler = lambdas.load_handler(name)
-    context = lambdas.BenchContext()
+    context = lambdas.context()
 
     def call(_: int) -> None:
         lambdas.check_api(name, handler(dict(event), context))

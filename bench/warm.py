@@ -115,7 +115,7 @@ def metrics_sql() -> str:
 
 def measure(engine: Engine, world: WarmWorld, repeat: int) -> dict[str, Any]:
     """p50/p95 per API function; floors and ratios for get_model_metrics and get_model_logs."""
-    context = lambdas.BenchContext()
+    context = lambdas.context()
     results: dict[str, Any] = {}
     for name, event_of in _calls(world).items():
         handler = lambdas.load_handler(name)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.lambda_support import FakeLambdaContext, load_function
+from tests.lambda_support import lambda_context, load_function
 
 ORIGIN = "https://flip.example.org"
 
@@ -82,7 +82,7 @@ class ApiResponse:
 
 def invoke(function: str, event: dict[str, Any]) -> ApiResponse:
     """Call ``functions/<function>/app.py``'s ``lambda_handler`` in-process, as Lambda would."""
-    result = load_function(function).lambda_handler(event, FakeLambdaContext())
+    result = load_function(function).lambda_handler(event, lambda_context())
     headers = dict(result.get("headers") or {})
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers.setdefault(name, ",".join(values))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+
+from flip_local.runtime import LocalContext
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,15 +27,6 @@ def load_function(name: str) -> ModuleType:
     return module
 
 
-@dataclass
-class FakeLambdaContext:
-    """The attributes Powertools reads from a Lambda context."""
-
-    function_name: str = "flip-models-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-2:123456789012:function:flip-models-test"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
+def lambda_context() -> LocalContext:
+    """A Lambda context for one in-process invocation (the local stack's stand-in)."""
+    return LocalContext.start("flip-models-test")

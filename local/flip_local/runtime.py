@@ -26,7 +26,8 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 @dataclass
 class LocalContext:
-    """The attributes of a Lambda context that Powertools and handlers read."""
+    """The attributes of a Lambda context that Powertools and handlers read (the one stand-in: the
+    local stack, the tests and the benchmarks use it)."""
 
     function_name: str
     timeout_seconds: int
@@ -34,6 +35,17 @@ class LocalContext:
     aws_request_id: str = ""
     invoked_function_arn: str = ""
     deadline: float = 0.0
+
+    @classmethod
+    def start(cls, function_name: str, timeout_seconds: int = 30) -> LocalContext:
+        """The context of an invocation starting now: a fresh request id, the deadline ahead."""
+        return cls(
+            function_name=function_name,
+            timeout_seconds=timeout_seconds,
+            aws_request_id=str(uuid.uuid4()),
+            invoked_function_arn=f"arn:aws:lambda:eu-west-2:000000000000:function:{function_name}",
+            deadline=time.monotonic() + timeout_seconds,
+        )
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
@@ -62,14 +74,7 @@ def _serve(
             event = connection.recv()
         except EOFError:
             return
-        request_id = str(uuid.uuid4())
-        context = LocalContext(
-            function_name=name,
-            timeout_seconds=timeout,
-            aws_request_id=request_id,
-            invoked_function_arn=f"arn:aws:lambda:eu-west-2:000000000000:function:{name}",
-            deadline=time.monotonic() + timeout,
-        )
+        context = LocalContext.start(name, timeout)
         try:
             connection.send(("ok", function(event, context)))
         except Exception as error:

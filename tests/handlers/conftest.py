@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from flip_models import dead_letters
 from flip_models.settings import get_settings
-from tests.lambda_support import FakeLambdaContext, load_function
+from tests.lambda_support import lambda_context, load_function
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -94,7 +94,7 @@ def status_dlq(dead_letter_queue: Callable[[str], DeadLetterQueue]) -> DeadLette
 
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     """Call ``functions/<function>/app.py`` like Lambda does."""
-    response: dict[str, Any] = load_function(function).lambda_handler(event, FakeLambdaContext())
+    response: dict[str, Any] = load_function(function).lambda_handler(event, lambda_context())
     return response
 
 

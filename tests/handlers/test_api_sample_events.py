@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import flip_models
 from flip_models.demo import seed_demo
-from tests.lambda_support import ROOT, FakeLambdaContext
+from tests.lambda_support import ROOT, lambda_context
 from tests.template.test_template import load_template
 
 
@@ -75,7 +75,7 @@ def test_sample_event_is_answered_with_success(logical_id: str, session: Session
     assert event["resource"] == api_event["Properties"]["Path"]
     assert event["httpMethod"] == api_event["Properties"]["Method"].upper()
 
-    result = load_handler(logical_id, properties)(event, FakeLambdaContext())
+    result = load_handler(logical_id, properties)(event, lambda_context())
 
     assert 200 <= result["statusCode"] < 300, result
     assert result["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["*"]

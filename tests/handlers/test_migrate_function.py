@@ -7,14 +7,14 @@ import json
 from sqlalchemy import Engine
 
 from flip_models.migrate import current_revision
-from tests.lambda_support import ROOT, FakeLambdaContext, load_function
+from tests.lambda_support import ROOT, lambda_context, load_function
 
 
 def test_migrate_function_reports_the_head_revision(engine: Engine, database_url: str) -> None:
     app = load_function("migrate")
     event = json.loads((ROOT / "events" / "migrate.json").read_text())
 
-    result = app.lambda_handler(event, FakeLambdaContext())
+    result = app.lambda_handler(event, lambda_context())
 
     assert result == {"revision": current_revision(engine)}
     assert result["revision"] is not None

@@ -19,7 +19,7 @@ from cfnlint.decode import decode
 
 from flip_models import dead_letters
 from flip_models.settings import get_settings
-from tests.lambda_support import ROOT, FakeLambdaContext, load_function
+from tests.lambda_support import ROOT, lambda_context, load_function
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -293,7 +293,7 @@ def poll_once(
         pair.receive_counts[message["MessageId"]] = int(message["Attributes"]["ApproximateReceiveCount"])
     invoke = handler or load_function(pair.definition.function).lambda_handler
     with function_environment(pair):
-        response = invoke(event, FakeLambdaContext())
+        response = invoke(event, lambda_context())
     failed = [item["itemIdentifier"] for item in response["batchItemFailures"]]
     done = [m for m in messages if m["MessageId"] not in failed]
     if delete and done:

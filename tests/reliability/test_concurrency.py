@@ -33,7 +33,7 @@ from flip_models.settings import Settings
 from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.api_events import Person, api_event
 from tests.builders import Given
-from tests.lambda_support import ROOT, FakeLambdaContext
+from tests.lambda_support import ROOT, lambda_context
 from tests.reliability.conftest import record
 from tests.sqs_events import sqs_event, sqs_record
 
@@ -157,7 +157,7 @@ def test_fifty_racing_stops_and_fl_statuses_make_one_stop_one_audit_row_one_rele
     scheduler = given.busy_scheduler(job)
     people = [(admin, owner, researcher)[index % 3] for index in range(PEOPLE)]
     statuses = [FL_STATUSES[(index + round_) % len(FL_STATUSES)] for index in range(FL_MESSAGES)]
-    context = FakeLambdaContext()
+    context = lambda_context()
     unavailable: Counter[str] = Counter()
 
     def stop(person: Person) -> Callable[[], Any]:
