@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,13 +57,15 @@ def create_queues(
     template: Template,
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     name_prefix: str = "",
+    only: Collection[str] | None = None,
 ) -> dict[str, LocalQueue]:
-    """Create every ``AWS::SQS::Queue`` of the template, dead-letter queues first.
+    """Create every ``AWS::SQS::Queue`` of the template (or those in ``only``), dead-letter queues
+    first.
 
     ``overrides[logical_id]`` replaces attributes (tests shorten visibility timeouts this way).
     """
     created: dict[str, LocalQueue] = {}
-    pending = dict(template.queues)
+    pending = {key: spec for key, spec in template.queues.items() if only is None or key in only}
     while pending:
         progressed = False
         for logical_id, spec in list(pending.items()):

@@ -15,43 +15,40 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cfnlint.decode import decode
-
+from flip_local.sqs import REGION, LocalQueue, create_queues, lambda_sqs_event
+from flip_local.template import Template, load_template, resolve
 from flip_models import dead_letters
 from flip_models.settings import get_settings
-from tests.lambda_support import ROOT, lambda_context, load_function
+from tests.lambda_support import lambda_context, load_function
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-REGION = "eu-west-2"
-
-#: Template queue properties that are SQS queue attributes of the same name.
-_ATTRIBUTES = (
-    "FifoQueue",
-    "ContentBasedDeduplication",
-    "DelaySeconds",
-    "MaximumMessageSize",
-    "MessageRetentionPeriod",
-    "ReceiveMessageWaitTimeSeconds",
-    "SqsManagedSseEnabled",
-    "VisibilityTimeout",
-)
+__all__ = [
+    "REGION",
+    "FLQueuePair",
+    "PollResult",
+    "create_queue_pair",
+    "poll_once",
+    "queue_definitions",
+    "template",
+]
 
 
 @cache
+def _loaded() -> Template:
+    """template.yaml read by the local stack's reader (the one template reader of the project)."""
+    return load_template()
+
+
 def template() -> dict[str, Any]:
-    decoded, matches = decode(str(ROOT / "template.yaml"))
-    assert not matches, matches
-    assert decoded is not None
-    return dict(decoded)
+    """The template as plain data."""
+    return _loaded().raw
 
 
 def _resolve(value: Any) -> Any:
     """A parameter ``Ref`` becomes its default; literals stay."""
-    if isinstance(value, Mapping) and set(value) == {"Ref"}:
-        return template()["Parameters"][value["Ref"]]["Default"]
-    return value
+    return resolve(value, _loaded().parameters, {})
 
 
 def _get_att_target(value: Any) -> str:
@@ -107,29 +104,13 @@ def queue_definitions() -> dict[str, QueueDefinition]:
     return found
 
 
-def _attributes(properties: Mapping[str, Any]) -> dict[str, str]:
-    attributes: dict[str, str] = {}
-    for name in _ATTRIBUTES:
-        if name in properties:
-            value = _resolve(properties[name])
-            attributes[name] = str(value).lower() if isinstance(value, bool) else str(value)
-    return attributes
-
-
-@dataclass(frozen=True)
-class CreatedQueue:
-    url: str
-    arn: str
-    fifo: bool
-
-
 @dataclass
 class FLQueuePair:
     """A source queue and its DLQ created in LocalStack from a template definition."""
 
     definition: QueueDefinition
-    queue: CreatedQueue
-    dead_letter_queue: CreatedQueue
+    queue: LocalQueue
+    dead_letter_queue: LocalQueue
     sqs: SQSClient
     endpoint: str
     visibility_timeout: int
@@ -187,26 +168,27 @@ class FLQueuePair:
 def create_queue_pair(
     sqs: SQSClient, endpoint: str, definition: QueueDefinition, prefix: str, visibility_timeout: int
 ) -> FLQueuePair:
-    """Create the DLQ then the source queue with the template's attributes (visibility overridden)."""
-    resources = template()["Resources"]
-
-    def create(logical_id: str, extra: Mapping[str, str]) -> CreatedQueue:
-        properties = resources[logical_id]["Properties"]
-        fifo = bool(properties.get("FifoQueue", False))
-        name = f"{prefix}-{logical_id}" + (".fifo" if fifo else "")
-        url = sqs.create_queue(QueueName=name, Attributes=_attributes(properties) | dict(extra))["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        return CreatedQueue(url, arn, fifo)
-
+    """The template's queues created as the local stack creates them (names prefixed, the source
+    queue's visibility timeout overridden); this definition's queue and DLQ paired."""
     assert definition.dead_letter_env == definition.dead_letter_queue, (
         "the function must write to its own DLQ"
     )
-    dead_letter_queue = create(definition.dead_letter_queue, {})
-    redrive = {"deadLetterTargetArn": dead_letter_queue.arn, "maxReceiveCount": definition.max_receive_count}
-    queue = create(
-        definition.queue, {"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)}
+    wanted = {definition.queue, definition.dead_letter_queue}
+    created = create_queues(
+        sqs,
+        _loaded(),
+        overrides={definition.queue: {"VisibilityTimeout": str(visibility_timeout)}},
+        name_prefix=f"{prefix}-",
+        only=wanted,
     )
-    return FLQueuePair(definition, queue, dead_letter_queue, sqs, endpoint, visibility_timeout)
+    return FLQueuePair(
+        definition,
+        created[definition.queue],
+        created[definition.dead_letter_queue],
+        sqs,
+        endpoint,
+        visibility_timeout,
+    )
 
 
 # --- the poller: what Lambda's event source mapping does --------------------------------------------
@@ -217,29 +199,6 @@ class PollResult:
     received: list[str]
     failed: list[str]
     bodies: list[str]
-
-
-def _lambda_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
-    attributes = dict(message.get("Attributes", {}))
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": attributes,
-        "messageAttributes": {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": value["DataType"],
-            }
-            for name, value in message.get("MessageAttributes", {}).items()
-        },
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    }
 
 
 @contextmanager
@@ -288,7 +247,7 @@ def poll_once(
         messages.extend(received)
     if not messages:
         return PollResult([], [], [])
-    event = {"Records": [_lambda_record(message, pair.queue.arn) for message in messages]}
+    event = lambda_sqs_event(messages, pair.queue)
     for message in messages:
         pair.receive_counts[message["MessageId"]] = int(message["Attributes"]["ApproximateReceiveCount"])
     invoke = handler or load_function(pair.definition.function).lambda_handler
