@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models import db, ingest
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
+from flip_models.observability import metrics
 from flip_models.settings import Settings
 from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.api_events import Person, api_event
@@ -104,6 +105,15 @@ def containers(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
     monkeypatch.setattr(db, "_get_sessionmaker", pool.sessionmaker)
     yield pool
     pool.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_left_behind() -> Iterator[None]:
+    """``handle_batch`` runs here without ``log_metrics``, which in Lambda flushes (and empties) the
+    metric set after every invocation: empty it after the test, so no later test's handler starts
+    with this one's dimensions and counts."""
+    yield
+    metrics.clear_metrics()
 
 
 @pytest.fixture
