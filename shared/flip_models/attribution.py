@@ -93,6 +93,8 @@ class BatchInsert:
         plan PostgreSQL can keep, where an unnamed statement costs three round trips and a plan per
         batch. Driver errors leave as SQLAlchemy's ``DBAPIError`` classes, like any statement's.
         """
+        # ASCII JSON (the default): text PostgreSQL cannot store (NUL, a lone surrogate) reaches the
+        # server as an escape it refuses with an SQLSTATE, never as a client-side encoding error.
         batch = json.dumps([{"seq": seq, **row} for seq, row in enumerate(rows)], separators=(",", ":"))
         try:
             result = self._prepared_on(connection).run(batch=batch)

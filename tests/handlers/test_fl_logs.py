@@ -407,6 +407,29 @@ def test_a_row_the_database_refuses_is_isolated_and_rejected_alone(
     assert "SQLSTATE" in letter["rejection_reason"]
 
 
+@pytest.mark.parametrize(
+    "details",
+    [{"note": "lone surrogate \ud800"}, {"size": 1e400}, {"text": "nul \x00"}],
+    ids=["lone-surrogate", "infinity", "nul"],
+)
+def test_details_postgresql_cannot_store_reject_that_message_alone(
+    site: tuple[Model, Trust], session: Session, logs_dlq: DeadLetterQueue, details: dict[str, Any]
+) -> None:
+    model, _ = site
+    bodies = [
+        event_log(model, global_round=1),
+        event_log(model, global_round=2, details=details),
+        event_log(model, global_round=3),
+    ]
+
+    response = invoke("fl_logs", bodies_event(bodies, queue=QUEUE))
+
+    assert failed_ids(response) == []  # nothing retried, nothing crashed
+    assert [r.global_round for r in logs(session, model)] == [1, 3]
+    [letter] = logs_dlq.letters()
+    assert letter["rejection_kind"] in {"invalid_message", "database_rejected"}
+
+
 def test_database_unreachable_fails_every_record_and_dead_letters_nothing(
     site: tuple[Model, Trust], logs_dlq: DeadLetterQueue, database_down: None
 ) -> None:
