@@ -7,19 +7,16 @@ is ``app``). API events come from :func:`flip_local.api_gateway.build_proxy_even
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from flip_local.api_gateway import build_proxy_event
-from flip_local.runtime import LocalContext
+from flip_local.runtime import LocalContext, load_module
 from flip_local.sqs import REGION, LocalQueue, lambda_sqs_event
 from flip_local.template import ApiRoute, FunctionSpec, Template, load_template
 
@@ -47,15 +44,7 @@ def load_handler(name: str) -> Callable[[dict[str, Any], Any], Any]:
     """``Handler`` of the function in folder ``name``, imported once under a unique module name."""
     spec = functions()[name]
     module_name, _, attribute = spec.handler.rpartition(".")
-    unique = f"bench_{name}_{module_name}"
-    module: ModuleType | None = sys.modules.get(unique)
-    if module is None:
-        found = importlib.util.spec_from_file_location(unique, spec.code_uri / f"{module_name}.py")
-        assert found is not None
-        assert found.loader is not None
-        module = importlib.util.module_from_spec(found)
-        sys.modules[unique] = module
-        found.loader.exec_module(module)
+    module = load_module(spec.code_uri / f"{module_name}.py", f"bench_{name}_{module_name}")
     handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attribute)
     return handler
 

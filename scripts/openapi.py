@@ -8,13 +8,14 @@ openapi``) rewrites the file; ``--check`` exits 1 when the checked-in file is st
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from flip_local.runtime import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "openapi.json"
@@ -28,13 +29,7 @@ DESCRIPTION = (
 
 
 def _load_resolver(app_file: Path) -> APIGatewayRestResolver | None:
-    name = f"openapi_{app_file.parent.name}_app"
-    spec = importlib.util.spec_from_file_location(name, app_file)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module = load_module(app_file, f"openapi_{app_file.parent.name}_app")
     resolver = getattr(module, "app", None)
     return resolver if isinstance(resolver, APIGatewayRestResolver) else None
 

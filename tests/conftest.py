@@ -11,15 +11,21 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+import boto3
 import pytest
+from moto import mock_aws
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from flip_models import db, migrate
+from flip_models import db, dead_letters, migrate
 from flip_models.settings import Settings
 from flip_models.tables import Base
 from tests.builders import Given
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 ADMIN_URL = os.environ.get("FLIP_TEST_PG", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
 
@@ -95,3 +101,14 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 def given(session: Session) -> Given:
     """Builders of test data (committed, so other sessions and handlers see it)."""
     return Given(session)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SQSClient]:
+    """moto in place of AWS for the test; the handlers' SQS client is created inside it."""
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):  # never a real endpoint (LocalStack)
+        monkeypatch.delenv(variable, raising=False)
+    with mock_aws():
+        dead_letters.reset_client()
+        yield boto3.client("sqs")
+    dead_letters.reset_client()

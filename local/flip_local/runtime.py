@@ -8,6 +8,7 @@ An invocation that outlives the function's timeout kills the worker, like a Lamb
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import multiprocessing
 import os
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 _SPAWN = multiprocessing.get_context("spawn")
@@ -49,6 +51,20 @@ class LocalContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def load_module(path: Path, unique_name: str) -> ModuleType:
+    """Import the Python file ``path`` as ``unique_name``, once (every handler file is ``app.py``,
+    so in-process callers need a name of their own per function)."""
+    module = sys.modules.get(unique_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(unique_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique_name] = module
+        spec.loader.exec_module(module)
+    return module
 
 
 def _serve(

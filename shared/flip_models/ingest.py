@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -166,6 +167,18 @@ class _BatchRefused(Exception):
     def __init__(self, table: str) -> None:
         super().__init__(table)
         self.table = table
+
+
+@contextmanager
+def _refusal_isolates(table: Table) -> Iterator[None]:
+    """A batched statement the database refuses raises :class:`_BatchRefused` (the rows then go one
+    by one); a transient failure passes on, for the caller's ``session_scope`` to translate."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(db.translate_db_error(error), db.DatabaseError):
+            raise _BatchRefused(table.name) from error
+        raise
 
 
 def apply_in_one_transaction(
@@ -328,12 +341,8 @@ def _apply_rows(
                 )
     else:
         batch = list(unique.values())
-        try:
+        with _refusal_isolates(kind.rows.table):
             attributions = kind.rows.run([kind.row_of(item) for item in batch], session.connection())
-        except Exception as error:
-            if isinstance(db.translate_db_error(error), db.DatabaseError):
-                raise _BatchRefused(kind.rows.table.name) from error
-            raise  # transient: the caller's session_scope makes it DatabaseUnavailableError
         found = {item.message_id: attribution for item, attribution in zip(batch, attributions, strict=True)}
     kept: list[tuple[Item[Any], dict[str, Any]]] = []
     for item in unique.values():
@@ -371,12 +380,8 @@ def _insert_rows(
         for item, row in rows:
             outcomes[item.message_id] = _insert_one(table, row, session)
         return outcomes
-    try:
+    with _refusal_isolates(table):
         inserted = _insert(table, [row for _, row in rows], session)
-    except Exception as error:
-        if isinstance(db.translate_db_error(error), db.DatabaseError):
-            raise _BatchRefused(table.name) from error
-        raise  # transient: the caller's session_scope makes it DatabaseUnavailableError
     for item, _ in rows:
         outcomes[item.message_id] = Applied(duplicate=item.key not in inserted)
     return outcomes

@@ -6,11 +6,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from flip_models import dead_letters
 from flip_models.settings import get_settings
 from tests.lambda_support import lambda_context, load_function
 
@@ -47,17 +44,6 @@ class DeadLetterQueue:
                 letter["group_id"] = message.get("Attributes", {}).get("MessageGroupId")
                 letter["deduplication_id"] = message.get("Attributes", {}).get("MessageDeduplicationId")
                 found.append(letter)
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SQSClient]:
-    """moto in place of AWS for the test; the handlers' SQS client is created inside it."""
-    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):  # never a real endpoint (LocalStack)
-        monkeypatch.delenv(variable, raising=False)
-    with mock_aws():
-        dead_letters.reset_client()
-        yield boto3.client("sqs")
-    dead_letters.reset_client()
 
 
 @pytest.fixture
