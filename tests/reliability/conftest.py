@@ -27,7 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from flip_models.demo import DemoSummary, seed_demo
 from flip_models.tables import Base
-from tests.handlers.conftest import aws, dead_letter_queue  # noqa: F401 (moto DLQs, shared fixtures)
+from tests.handlers.conftest import dead_letter_queue  # noqa: F401 (moto DLQs, a shared fixture)
 from tests.integration.conftest import fl_queues, localstack_endpoint, sqs  # noqa: F401 (LocalStack)
 from tests.lambda_support import ROOT
 
