@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, text
 
-from flip_models import migrate
+from flip_local.databases import migrated_database
 
 ADMIN_URL = os.environ.get("FLIP_BENCH_PG", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
 LABELS = ("LOSS_FUNCTION", "ACCURACY", "DICE", "AUC")
@@ -20,20 +19,8 @@ LABELS = ("LOSS_FUNCTION", "ACCURACY", "DICE", "AUC")
 @contextmanager
 def bench_database() -> Iterator[str]:
     """A migrated database of the run's own; dropped afterwards."""
-    name = f"flip_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(drivername="postgresql+pg8000", database=name)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with migrated_database(ADMIN_URL, "flip_bench") as url:
+        yield url
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench import dataset, lambdas
 from bench.timing import goal
-from flip_models.fl_messages import FLLogMessage, FLMetricMessage
-from flip_models.tables import FLKitSlot, FLLogs, FLMetrics, ModelTrustIntersect
+from flip_models.fl.messages import FLLogMessage, FLMetricMessage
+from flip_models.store.tables import FLKitSlot, FLLogs, FLMetrics, ModelTrustIntersect
 
 BATCH = 10
 #: Goals: the handler at least this share of the batched floor, and this multiple of per-message.
@@ -82,8 +82,8 @@ def dead_letter_queue() -> Iterator[None]:
     """A moto queue as ``DEAD_LETTER_QUEUE_URL`` for the SQS handlers; the variable restored after."""
     from moto import mock_aws
 
-    from flip_models import dead_letters
-    from flip_models.settings import get_settings
+    from flip_models.fl import dead_letters
+    from flip_models.store.settings import get_settings
 
     previous = os.environ.get("DEAD_LETTER_QUEUE_URL")
     with mock_aws():

@@ -99,7 +99,7 @@ def machine(engine: Engine) -> dict[str, Any]:
 @contextmanager
 def _database_env(url: str) -> Iterator[None]:
     """``DATABASE_URL`` = the bench database for the in-process handlers; restored afterwards."""
-    from flip_models import db
+    from flip_models.store import db
 
     keys = (
         "DATABASE_URL",
@@ -200,7 +200,7 @@ def cold_start(plan: Plan, url: str, model: dataset.BenchModel) -> dict[str, Any
 
 def run(quick: bool = False, out: Path = DEFAULT_OUT) -> dict[str, Any]:
     """Run every section and write ``out``; returns the results."""
-    from flip_models.demo import seed_demo
+    from flip_local.demo import seed_demo
 
     plan = QUICK if quick else FULL
     started = datetime.now(UTC)

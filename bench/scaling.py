@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from bench import coldstart, dataset, lambdas
 from bench import warm as warm_latency
 from bench.timing import goal, time_calls
-from flip_models.model_queries import LOGS_DEFAULT_LIMIT, encode_log_cursor
+from flip_models.core.logs import LOGS_DEFAULT_LIMIT, encode_log_cursor
 
 LINEAR_SLACK = 1.2
 FLAT_SLACK = 1.5

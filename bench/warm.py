@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from bench import dataset, lambdas
 from bench.timing import goal, summary_ms, time_calls
-from flip_models import service
-from flip_models.model_queries import LOGS_DEFAULT_LIMIT
+from flip_models.core.logs import LOGS_DEFAULT_LIMIT
+from flip_models.core.metrics import METRICS_SQL
 
 #: The SQL of one logs page (what ``model_queries.get_logs_page`` sends), for the floor.
 LOGS_PAGE_SQL = """
@@ -110,7 +110,7 @@ def _floor(engine: Engine, sql: str, params: tuple[Any, ...]) -> Callable[[int],
 
 def metrics_sql() -> str:
     """The service's metrics query, in pg8000's ``format`` paramstyle."""
-    return str(service._METRICS_SQL).replace(":model_id", "%s")
+    return str(METRICS_SQL).replace(":model_id", "%s")
 
 
 def measure(engine: Engine, world: WarmWorld, repeat: int) -> dict[str, Any]:

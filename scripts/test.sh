@@ -12,7 +12,7 @@ ensure_postgres
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-echo "== mypy (shared/)"
+echo "== mypy (layer, functions, local stack, bench)"
 .venv/bin/mypy
 # LocalStack for tests/integration (installed into .localstack/ on first use). Stop it on exit only
 # if this run started it.

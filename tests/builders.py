@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flip_models.enums import FLBackend, JobStatus, ModelAuditAction, ModelStatus, NetStatus, ProjectStatus
-from flip_models.tables import (
+from flip_models.store.tables import (
     FLJob,
     FLKitSlot,
     FLLogs,

@@ -9,19 +9,20 @@ whatever their sessions committed (handlers commit for real).
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from flip_models import db, dead_letters, migrate
-from flip_models.settings import Settings
-from flip_models.tables import Base
+from flip_local.databases import migrated_database
+from flip_models.fl import dead_letters
+from flip_models.store import db
+from flip_models.store.settings import Settings
+from flip_models.store.tables import Base
 from tests.builders import Given
 
 if TYPE_CHECKING:
@@ -42,29 +43,18 @@ os.environ.setdefault("POWERTOOLS_DEV", "false")
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A database of this test run's own, migrated to head; its URL is also ``DATABASE_URL``."""
-    name = f"flip_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(drivername="postgresql+pg8000", database=name)
-    rendered = url.render_as_string(hide_password=False)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    previous = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = rendered
-    db.reset_engine()
-    try:
-        yield rendered
-    finally:
+    with migrated_database(ADMIN_URL, "flip_test") as rendered:
+        previous = os.environ.get("DATABASE_URL")
+        os.environ["DATABASE_URL"] = rendered
         db.reset_engine()
-        if previous is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = previous
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            yield rendered
+        finally:
+            db.reset_engine()
+            if previous is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = previous
 
 
 @pytest.fixture(scope="session")

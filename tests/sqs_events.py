@@ -1,4 +1,4 @@
-"""Lambda SQS events as the event source mapping builds them, for handler tests."""
+"""FL message bodies, and Lambda SQS events as the event source mapping builds them, for the tests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,23 @@ from typing import Any
 
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"
+
+
+def text_log_body(model_id: uuid.UUID, n: int, client: str = "Trust_1") -> dict[str, Any]:
+    """An ``fl-logs`` body: free text ``line n`` from an FL client."""
+    return {"model_id": str(model_id), "fl_client_name": client, "log": f"line {n}"}
+
+
+def metric_body(model_id: uuid.UUID, round_: int, client: str = "Trust_1") -> dict[str, Any]:
+    """An ``fl-metrics`` body: NVFLARE's loss of one 0-based round."""
+    return {
+        "model_id": str(model_id),
+        "fl_client_name": client,
+        "global_round": round_,
+        "label": "LOSS_FUNCTION",
+        "result": round_ / 10,
+        "x_label": "Global Rounds",
+    }
 
 
 def queue_arn(queue: str) -> str:

@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.access import Permission, authorize_model
-from flip_models.db import session_scope
-from flip_models.http import api_responses, current_caller, make_resolver
-from flip_models.model_queries import edit_model_by_user
+from flip_models.api.resolver import api_responses, current_caller, make_resolver
+from flip_models.core.access import Permission, authorize_model
+from flip_models.core.commands import edit_model_by_user
+from flip_models.core.schemas import ModelDetails
 from flip_models.observability import logger, metrics, tracer
-from flip_models.schemas import ModelDetails
+from flip_models.store.db import session_scope
 
 app = make_resolver()
 
@@ -27,8 +27,8 @@ app = make_resolver()
 def edit_model(modelId: UUID, details: Annotated[ModelDetails, Body()]) -> Response[None]:
     caller = current_caller(app)
     with session_scope() as session:
-        model = authorize_model(modelId, caller, Permission.MODIFY, session, allow_deleted=True)
-        edit_model_by_user(model, details, caller.user_id, session)  # deleted or not PENDING → 400
+        authorize_model(modelId, caller, Permission.MODIFY, session, allow_deleted=True)
+        edit_model_by_user(modelId, details, caller.user_id, session)  # deleted or not PENDING → 400
     return Response(204)
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.ingest import FL_STATUS, handle_batch
+from flip_models.fl.batch import FL_STATUS, handle_batch
 from flip_models.observability import logger, metrics, tracer
 
 

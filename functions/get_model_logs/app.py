@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.access import Permission, authorize_model
-from flip_models.api_schemas import LogsPage
-from flip_models.db import session_scope
-from flip_models.http import api_responses, current_caller, json_response, make_resolver
-from flip_models.model_queries import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
+from flip_models.api.resolver import api_responses, current_caller, json_response, make_resolver
+from flip_models.core.access import Permission, authorize_model
+from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
+from flip_models.core.schemas import LogsPage
 from flip_models.observability import logger, metrics, tracer
+from flip_models.store.db import session_scope
 
 app = make_resolver()
 

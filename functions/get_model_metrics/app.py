@@ -7,12 +7,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.access import Permission, authorize_model
-from flip_models.db import session_scope
-from flip_models.http import api_responses, current_caller, json_response, make_resolver
+from flip_models.api.resolver import api_responses, current_caller, json_response, make_resolver
+from flip_models.core.access import Permission, authorize_model
+from flip_models.core.metrics import get_metrics_json
+from flip_models.core.schemas import ModelMetrics
 from flip_models.observability import logger, metrics, tracer
-from flip_models.schemas import ModelMetrics
-from flip_models.service import get_metrics_json
+from flip_models.store.db import session_scope
 
 app = make_resolver()
 

@@ -6,11 +6,11 @@ from uuid import UUID
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.access import Permission, authorize_model
-from flip_models.db import session_scope
-from flip_models.http import api_responses, current_caller, make_resolver
+from flip_models.api.resolver import api_responses, current_caller, make_resolver
+from flip_models.core.access import Permission, authorize_model
+from flip_models.core.schemas import ModelStatusView
 from flip_models.observability import logger, metrics, tracer
-from flip_models.schemas import ModelStatusView
+from flip_models.store.db import session_scope
 
 app = make_resolver()
 

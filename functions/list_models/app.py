@@ -7,13 +7,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.access import Permission, authorize_project
-from flip_models.api_schemas import ModelList
-from flip_models.db import session_scope
-from flip_models.http import api_responses, current_caller, make_resolver
-from flip_models.model_queries import PAGE_NUMBER_MAX, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, ModelFilter
-from flip_models.model_queries import list_models as page_of_models
+from flip_models.api.resolver import api_responses, current_caller, make_resolver
+from flip_models.core.access import Permission, authorize_project
+from flip_models.core.listing import PAGE_NUMBER_MAX, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, ModelFilter
+from flip_models.core.listing import list_models as page_of_models
+from flip_models.core.schemas import ModelList
 from flip_models.observability import logger, metrics, tracer
+from flip_models.store.db import session_scope
 
 app = make_resolver()
 

@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.migrate import upgrade_database
 from flip_models.observability import logger
+from flip_models.store.migrate import upgrade_database
 
 
 @logger.inject_lambda_context(log_event=True)

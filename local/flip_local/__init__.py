@@ -1,1 +1,2 @@
-"""The Docker-free local stack of the FLIP model service (SPEC §7): not part of the Lambda layer."""
+"""Dev tools outside the Lambda layer: the Docker-free local stack (SPEC §7), the demo data and the
+``flip-models`` command. Installed by ``pip install -e .``; nothing here ships to AWS."""

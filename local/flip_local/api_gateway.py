@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -150,8 +151,7 @@ def make_server(
                 content_type, content = static[path]()
                 self._send(200, {"Content-Type": content_type}, content)
                 return 200
-            matches = [(bound, bound.pattern.match(path)) for bound in routes]
-            matches = [(bound, match) for bound, match in matches if match]
+            matches = [(bound, match) for bound in routes if (match := bound.pattern.match(path))]
             if not matches:
                 self._json(404, f"no route for {path}")
                 return 404
@@ -220,8 +220,9 @@ SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", requestInterceptor
         ("swagger-ui.css", "text/css"),
         ("swagger-ui-bundle.js", "application/javascript"),
     ):
-        pages[f"/docs/{name}"] = lambda name=name, content_type=content_type: (
-            content_type,
-            (assets / name).read_bytes(),
-        )
+        pages[f"/docs/{name}"] = partial(_asset, assets / name, content_type)
     return pages
+
+
+def _asset(path: Path, content_type: str) -> tuple[str, bytes]:
+    return content_type, path.read_bytes()

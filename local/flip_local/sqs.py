@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +116,7 @@ def _attribute(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def lambda_sqs_event(messages: list[Mapping[str, Any]], queue: LocalQueue) -> dict[str, Any]:
+def lambda_sqs_event(messages: Sequence[Mapping[str, Any]], queue: LocalQueue) -> dict[str, Any]:
     """The event Lambda's SQS event source mapping builds from received messages."""
     records = []
     for message in messages:

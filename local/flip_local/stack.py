@@ -94,10 +94,10 @@ class DevStack:
     def _migrate_and_seed(self, database_url: str) -> None:
         from sqlalchemy.orm import sessionmaker
 
-        from flip_models.db import build_engine, session_scope
-        from flip_models.demo import seed_demo
-        from flip_models.migrate import upgrade
-        from flip_models.settings import Settings
+        from flip_local.demo import seed_demo
+        from flip_models.store.db import build_engine, session_scope
+        from flip_models.store.migrate import upgrade
+        from flip_models.store.settings import Settings
 
         engine = build_engine(Settings(database_url=database_url))
         try:
@@ -173,7 +173,7 @@ class DevStack:
         ]
         # Literal segments win over parameters, as in API Gateway (/models before /model/{id}).
         bound.sort(key=lambda b: (b.route.path.count("{"), -len(b.route.path)))
-        from flip_models.demo import DEMO_USERS
+        from flip_local.demo import DEMO_USERS
 
         server = make_server(
             "127.0.0.1",

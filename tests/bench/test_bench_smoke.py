@@ -28,7 +28,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     env = {**os.environ, "FLIP_BENCH_PG": ADMIN_URL}
 
     run = subprocess.run(
-        [sys.executable, "-m", "flip_models.cli", "bench", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "flip_local.cli", "bench", "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
         env=env,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flip_models.enums import ModelStatus
-from flip_models.tables import Model, Project, Trust
+from flip_models.store.tables import Model, Project, Trust
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from flip_models.settings import get_settings
+from flip_models.store.settings import get_settings
 from tests.lambda_support import lambda_context, load_function
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def database_down(monkeypatch: pytest.MonkeyPatch, engine: Any) -> None:
     """Point the handlers at a port where no database listens (connection refused at once)."""
-    from flip_models import db
+    from flip_models.store import db
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nothing")
     db.reset_engine()

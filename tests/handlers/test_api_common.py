@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from flip_models import db
-from flip_models.access import ProjectFacts
+from flip_models.core.access import ProjectFacts
+from flip_models.store import db
 from tests.api_events import api_event, invoke
 from tests.builders import Given
 from tests.handlers.api_routes import MODEL_ROUTES, ROUTES, Route
@@ -133,7 +133,7 @@ def test_an_unexpected_error_is_a_bare_500(given: Given, monkeypatch: pytest.Mon
     def explode(*args: object, **kwargs: object) -> ProjectFacts:
         raise RuntimeError("SELECT secret FROM pg8000 Traceback")
 
-    monkeypatch.setattr("flip_models.access.load_model_facts", explode)
+    monkeypatch.setattr("flip_models.core.access.load_model_facts", explode)
 
     response = world.admin.call("get_model", "GET", "/model/{modelId}", {"modelId": str(world.model.id)})
 

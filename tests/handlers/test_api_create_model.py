@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flip_models.enums import ModelStatus, ProjectStatus, TrustIntersectStatus
-from flip_models.tables import Model, ModelsAudit, ModelTrustIntersect
+from flip_models.store.tables import Model, ModelsAudit, ModelTrustIntersect
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world

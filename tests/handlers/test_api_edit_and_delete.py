@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
-from flip_models.tables import FLJob, FLScheduler, Model, ModelsAudit
+from flip_models.store.tables import FLJob, FLScheduler, Model, ModelsAudit
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world

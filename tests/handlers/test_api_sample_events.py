@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 import flip_models
-from flip_models.demo import seed_demo
+from flip_local.demo import seed_demo
 from tests.lambda_support import ROOT, lambda_context
 from tests.template.test_template import load_template
 

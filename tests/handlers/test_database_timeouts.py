@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from flip_models import db
 from flip_models.enums import ModelStatus
-from flip_models.tables import Model
+from flip_models.store import db
+from flip_models.store.tables import Model
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flip_models.tables import FLLogs, Model, Trust
+from flip_models.store.tables import FLLogs, Model, Trust
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.round_trips import counting_round_trips
@@ -447,7 +447,7 @@ def test_database_unreachable_fails_every_record_and_dead_letters_nothing(
 def test_without_a_dead_letter_queue_a_rejected_record_is_retried_not_dropped(
     site: tuple[Model, Trust], session: Session, monkeypatch: pytest.MonkeyPatch, aws: Any
 ) -> None:
-    from flip_models.settings import get_settings
+    from flip_models.store.settings import get_settings
 
     model, _ = site
     monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flip_models.service import get_metrics
-from flip_models.tables import FLMetrics, Model, Trust
+from flip_models.core.metrics import get_metrics
+from flip_models.store.tables import FLMetrics, Model, Trust
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.round_trips import counting_round_trips

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flip_models import ingest
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
 from flip_models.errors import DatabaseUnavailableError
-from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, ReceivedStatusMessage
+from flip_models.fl import statuses
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, ReceivedStatusMessage
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
@@ -259,14 +259,14 @@ def test_after_a_transient_failure_nothing_later_in_the_batch_is_acknowledged(
 ) -> None:
     model = given.model(status=ModelStatus.INITIATED)
     other = given.model(status=ModelStatus.PREPARED)
-    real_update = ingest.update_model_status
+    real_transition = statuses.transition
 
-    def flaky(model_id: uuid.UUID, new: ModelStatus, session: Session) -> ModelStatus | None:
+    def flaky(locked: Model, new: ModelStatus | None, session: Session) -> ModelStatus:
         if new == ModelStatus.ERROR:
             raise DatabaseUnavailableError("the database did not answer in time; try again")
-        return real_update(model_id, new, session)
+        return real_transition(locked, new, session)
 
-    monkeypatch.setattr(ingest, "update_model_status", flaky)
+    monkeypatch.setattr(statuses, "transition", flaky)
     event = bodies_event(
         [
             status(model, "PREPARED"),
@@ -287,7 +287,7 @@ def test_after_a_transient_failure_nothing_later_in_the_batch_is_acknowledged(
     assert status_of(session, other) == ModelStatus.PREPARED
     assert status_dlq.letters() == []
 
-    monkeypatch.setattr(ingest, "update_model_status", real_update)
+    monkeypatch.setattr(statuses, "transition", real_transition)
     retried = {"Records": [r for r in event["Records"] if r["messageId"] in failed_ids(response)]}
     second = invoke("fl_status", retried)
 

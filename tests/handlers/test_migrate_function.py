@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import Engine
 
-from flip_models.migrate import current_revision
+from flip_models.store.migrate import current_revision
 from tests.lambda_support import ROOT, lambda_context, load_function
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from flip_models.demo import demo_id, seed_demo
+from flip_local.demo import demo_id, seed_demo
 from flip_models.enums import ModelStatus
-from flip_models.tables import FLLogs, FLMetrics, Model
+from flip_models.store.tables import FLLogs, FLMetrics, Model
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.lambda_support import ROOT
 from tests.sqs_events import failed_ids

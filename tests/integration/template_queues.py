@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from flip_local.sqs import REGION, LocalQueue, create_queues, lambda_sqs_event
 from flip_local.template import Template, load_template, resolve
-from flip_models import dead_letters
-from flip_models.settings import get_settings
+from flip_models.fl import dead_letters
+from flip_models.store.settings import get_settings
 from tests.lambda_support import lambda_context, load_function
 
 if TYPE_CHECKING:

@@ -10,25 +10,21 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from flip_local.stack import free_port
-from flip_models.demo import DEMO_USERS, demo_id
+from flip_local.demo import DEMO_USERS, demo_id
 from flip_models.enums import ModelAuditAction, ModelStatus, NetStatus
-from flip_models.tables import FLMetrics, FLScheduler, Model, ModelsAudit
+from flip_models.store.tables import FLMetrics, FLScheduler, Model, ModelsAudit
+from tests.dev_stack import RunningStack, running_dev_stack
 from tests.lambda_support import ROOT
 
 README = ROOT / "README.md"
@@ -46,78 +42,20 @@ def tour_lines() -> list[str]:
     ]
 
 
-@dataclass
-class RunningStack:
-    process: subprocess.Popen[str]
-    api: str
-    state_file: Path
-    environment: dict[str, str]
-    log_file: Path
-
-    def sqs(self) -> tuple[object, dict[str, dict[str, str]]]:
-        state = json.loads(self.state_file.read_text())
-        client = boto3.client("sqs", endpoint_url=state["sqs_endpoint"], region_name="eu-west-2")
-        return client, state["queues"]
-
-    def output(self) -> str:
-        return self.log_file.read_text()
-
-
-def _wait_healthy(stack: RunningStack, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if stack.process.poll() is not None:
-            pytest.fail(f"flip-models dev exited early:\n{stack.output()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{stack.api}/_health", timeout=2) as response:
-                if response.status == 200 and stack.state_file.exists():
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"flip-models dev did not become healthy:\n{stack.output()[-4000:]}")
-
-
 @pytest.fixture(params=["moto", "localstack"])
 def dev_stack(
     request: pytest.FixtureRequest, database_url: str, engine: Engine, tmp_path: Path
 ) -> Iterator[RunningStack]:
     """``flip-models dev`` on free ports against the test database; SQS from moto or LocalStack."""
-    http_port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "FLIP_LOCAL_STATE": str(tmp_path / "stack.json"),
-        "FLIP_LOCAL_LOG_LEVEL": "WARNING",
-    }
+    environment = {**os.environ, "DATABASE_URL": database_url, "FLIP_LOCAL_LOG_LEVEL": "WARNING"}
     environment.pop("AWS_ENDPOINT_URL", None)
-    arguments = ["--port", str(http_port), "--sqs-port", str(free_port())]
+    arguments = []
     if request.param == "localstack":
         environment["AWS_ENDPOINT_URL"] = request.getfixturevalue("localstack_endpoint")
         arguments += ["--queue-prefix", f"e2e-{os.getpid()}-{secrets.token_hex(3)}-"]
-    log_file = tmp_path / "dev.log"
-    with log_file.open("w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("flip-models")), "dev", *arguments],
-            cwd=ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    stack = RunningStack(
-        process, f"http://127.0.0.1:{http_port}", tmp_path / "stack.json", environment, log_file
-    )
-    try:
-        _wait_healthy(stack)
+    with running_dev_stack(environment, arguments, tmp_path) as stack:
         yield stack
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("flip-models dev did not stop on SIGTERM")
-        assert "stopping" in stack.output()
+    assert "stopping" in stack.output()
 
 
 def run_line(stack: RunningStack, variables: list[str], line: str) -> str:

@@ -16,32 +16,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from flip_models import db, ingest
 from flip_models.enums import ModelAuditAction, ModelStatus
 from flip_models.errors import DatabaseUnavailableError
-from flip_models.tables import FLLogs, FLMetrics, Model, ModelsAudit, ModelTrustIntersect
+from flip_models.fl import statuses
+from flip_models.store import db
+from flip_models.store.tables import FLLogs, FLMetrics, Model, ModelsAudit, ModelTrustIntersect
 from tests.builders import Given
 from tests.integration.conftest import VISIBILITY_TIMEOUT
 from tests.integration.template_queues import FLQueuePair, PollResult, poll_once
+from tests.sqs_events import metric_body, text_log_body
 
 pytestmark = pytest.mark.localstack
 
 Queues = Callable[[str], FLQueuePair]
-
-
-def text_log(model: Model, n: int) -> dict[str, Any]:
-    return {"model_id": str(model.id), "fl_client_name": "Trust_1", "log": f"line {n}"}
-
-
-def metric(model: Model, round_: int) -> dict[str, Any]:
-    return {
-        "model_id": str(model.id),
-        "fl_client_name": "Trust_1",
-        "global_round": round_,
-        "label": "LOSS_FUNCTION",
-        "result": 0.5,
-        "x_label": "Global Rounds",
-    }
 
 
 def count(session: Session, column: Any, model: Model) -> int:
@@ -111,7 +98,7 @@ def test_a_transient_failure_is_redelivered_after_the_visibility_timeout_and_app
     fl_queues: Queues, site: Model, session: Session, database_switch: Callable[[bool], None]
 ) -> None:
     pair = fl_queues("fl_logs")
-    sent = [pair.send(text_log(site, n)) for n in range(3)]
+    sent = [pair.send(text_log_body(site.id, n)) for n in range(3)]
 
     database_switch(False)
     down = poll_once(pair)
@@ -133,7 +120,7 @@ def test_a_message_whose_deletion_was_lost_is_delivered_again_and_not_applied_tw
     fl_queues: Queues, site: Model, session: Session
 ) -> None:
     pair = fl_queues("fl_metrics")
-    sent = pair.send(metric(site, 0))
+    sent = pair.send(metric_body(site.id, 0))
 
     crashed = poll_once(pair, delete=False)  # applied, but the poller died before deleting it
     assert crashed.received == [sent]
@@ -149,7 +136,7 @@ def test_a_message_failing_max_receive_count_times_ends_in_the_dlq(
     fl_queues: Queues, site: Model, session: Session, database_switch: Callable[[bool], None]
 ) -> None:
     pair = fl_queues("fl_metrics")
-    body = metric(site, 3)
+    body = metric_body(site.id, 3)
     sent = pair.send(body)
 
     database_switch(False)
@@ -209,16 +196,16 @@ def test_fifo_keeps_each_model_in_order_across_batches_and_after_a_failure(
                 group_id=str(model.id),
                 dedup_id=f"{model.id}:{status}",
             )
-    real_update = ingest.update_model_status
+    real_transition = statuses.transition
     failures: list[uuid.UUID] = []
 
-    def flaky(model_id: uuid.UUID, new: ModelStatus, session: Session) -> ModelStatus | None:
-        if model_id == models[0].id and new == ModelStatus.ERROR and not failures:
-            failures.append(model_id)
+    def flaky(locked: Model, new: ModelStatus | None, session: Session) -> ModelStatus:
+        if locked.id == models[0].id and new == ModelStatus.ERROR and not failures:
+            failures.append(locked.id)
             raise DatabaseUnavailableError("the database did not answer in time; try again")
-        return real_update(model_id, new, session)
+        return real_transition(locked, new, session)
 
-    monkeypatch.setattr(ingest, "update_model_status", flaky)
+    monkeypatch.setattr(statuses, "transition", flaky)
 
     polls = settle(pair, timeout=90)
 

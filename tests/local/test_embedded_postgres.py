@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from flip_local.postgres import EmbeddedPostgres
-from flip_models.db import build_engine
-from flip_models.settings import Settings
+from flip_models.store.db import build_engine
+from flip_models.store.settings import Settings
 
 
 def test_embedded_postgres_starts_keeps_its_data_and_speaks_pg8000(tmp_path: Path) -> None:

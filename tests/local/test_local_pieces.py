@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from flip_local.api_gateway import build_proxy_event, identity_claims
+from flip_local.demo import DEMO_USERS
 from flip_local.template import ApiRoute, load_template, resolve
-from flip_models.demo import DEMO_USERS
 
 
 def test_route_patterns_capture_path_parameters_like_api_gateway() -> None:

@@ -21,9 +21,10 @@ from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis import checks as schema_checks
 from sqlalchemy import Engine
 
-from flip_models.demo import DEMO_USERS, DemoSummary
+from flip_local.demo import DEMO_USERS, DemoSummary
+from tests.dev_stack import RunningStack
 from tests.lambda_support import ROOT
-from tests.reliability.conftest import DERANDOMIZE, LocalStack, record, reset_to_demo
+from tests.reliability.conftest import DERANDOMIZE, record, reset_to_demo
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "openapi.json")
 OPERATIONS: list[APIOperation] = [result.ok() for result in SCHEMA.get_all_operations()]
@@ -87,7 +88,7 @@ def describe(case: Case, response: requests.Response) -> str:
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
 def test_generated_requests_get_documented_answers_and_never_a_5xx(
-    operation: APIOperation, local_stack: LocalStack, engine: Engine, database_url: str
+    operation: APIOperation, local_stack: RunningStack, engine: Engine, database_url: str
 ) -> None:
     demo = reset_to_demo(engine)
     statuses: Counter[int] = Counter()
@@ -96,7 +97,7 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
     def exercise(case: Case, identity: str | None) -> None:
         headers = {"X-Dev-User": identity} if identity else {}
         try:
-            response = case.call(base_url=local_stack.api_url, headers=headers, timeout=30)
+            response = case.call(base_url=local_stack.api, headers=headers, timeout=30)
         except requests.RequestException as error:
             pytest.fail(
                 f"{case.method} {case.formatted_path}: no HTTP answer ({error})\n{local_stack.log_tail()}"

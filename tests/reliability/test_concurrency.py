@@ -5,7 +5,7 @@ requests (admin, project owner, model owner) and 15 FL status messages (``PREPAR
 ``TRAINING_STARTED``, ``ERROR``, ``RESULTS_UPLOADED``, ``RESULTS_UPLOAD_FAILED``, ``STOPPED``). What
 runs concurrently, honestly: each actor is its own "container", i.e. its own copy of the function
 module (its own resolver) and its own engine with one connection, in its own thread; the actors
-call the route through the resolver (``app.resolve``) and the batch through ``ingest.handle_batch``,
+call the route through the resolver (``app.resolve``) and the batch through ``fl.batch.handle_batch``,
 the real code under the handlers' observability decorators, which are left out because Powertools'
 Metrics is a per-process singleton that a Lambda container never shares between invocations.
 """
@@ -27,11 +27,12 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flip_models import db, ingest
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
+from flip_models.fl import batch as fl_batch
 from flip_models.observability import metrics
-from flip_models.settings import Settings
-from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
+from flip_models.store import db
+from flip_models.store.settings import Settings
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.api_events import Person, api_event
 from tests.builders import Given
 from tests.lambda_support import ROOT, lambda_context
@@ -201,7 +202,9 @@ def test_fifty_racing_stops_and_fl_statuses_make_one_stop_one_audit_row_one_rele
 
         def deliver() -> Any:
             for _ in range(RETRIES):  # a reported failure is delivered again, as SQS does
-                response = containers.invoke(lambda _: ingest.handle_batch(ingest.FL_STATUS, batch, context))
+                response = containers.invoke(
+                    lambda _: fl_batch.handle_batch(fl_batch.FL_STATUS, batch, context)
+                )
                 if not response["batchItemFailures"]:
                     break
                 unavailable["sqs"] += 1

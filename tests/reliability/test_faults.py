@@ -17,9 +17,9 @@ from moto import mock_aws
 from sqlalchemy import make_url, select, text
 from sqlalchemy.orm import Session
 
-from flip_models import db
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
-from flip_models.tables import (
+from flip_models.store import db
+from flip_models.store.tables import (
     FLJob,
     FLLogs,
     FLMetrics,
@@ -35,7 +35,7 @@ from tests.integration.conftest import VISIBILITY_TIMEOUT
 from tests.integration.template_queues import FLQueuePair, poll_once
 from tests.reliability.conftest import record
 from tests.reliability.proxy import CuttableProxy
-from tests.sqs_events import bodies_event, failed_ids
+from tests.sqs_events import bodies_event, failed_ids, metric_body, text_log_body
 
 pytestmark = pytest.mark.localstack
 
@@ -69,20 +69,6 @@ def terminate_backends(session: Session, ports: list[int]) -> int:
     return int(terminated)
 
 
-def log_body(model: Model, n: int) -> dict[str, Any]:
-    return {"model_id": str(model.id), "fl_client_name": "Trust_1", "log": f"line {n}"}
-
-
-def metric_body(model: Model, n: int) -> dict[str, Any]:
-    return {
-        "model_id": str(model.id),
-        "fl_client_name": "Trust_1",
-        "global_round": n,
-        "label": "LOSS",
-        "result": n / 10,
-    }
-
-
 def test_postgres_lost_mid_run_gives_503_then_every_message_is_applied_exactly_once(
     fl_queues: Any, given: Given, session: Session, proxy: CuttableProxy
 ) -> None:
@@ -100,8 +86,8 @@ def test_postgres_lost_mid_run_gives_503_then_every_message_is_applied_exactly_o
     def send_wave(size: int) -> None:
         for _ in range(size):
             n = len(sent["fl_logs"])
-            sent["fl_logs"].append(pairs["fl_logs"].send(log_body(model, n)))
-            sent["fl_metrics"].append(pairs["fl_metrics"].send(metric_body(model, n)))
+            sent["fl_logs"].append(pairs["fl_logs"].send(text_log_body(model.id, n)))
+            sent["fl_metrics"].append(pairs["fl_metrics"].send(metric_body(model.id, n)))
         status = next(statuses, None)
         if status is not None:
             body = {"model_id": str(model.id), "status": status, "event_id": f"job-1:{status}"}
@@ -237,7 +223,7 @@ def test_secrets_manager_down_at_cold_start_is_a_clear_503_and_batches_are_retri
     for leak in ("127.0.0.1", "arn:", "secret:flip-db"):
         assert leak not in (api.raw_body or "")
     batches = {
-        "fl_logs": bodies_event([log_body(world.model, 1)], queue="fl-logs-dev"),
+        "fl_logs": bodies_event([text_log_body(world.model.id, 1)], queue="fl-logs-dev"),
         "fl_status": bodies_event(
             [{"model_id": str(world.model.id), "status": "ERROR"}], queue="fl-status-dev.fifo"
         ),

@@ -25,7 +25,7 @@ from sqlalchemy import Column, func, select
 from sqlalchemy.orm import Session
 
 from flip_models.enums import ModelStatus
-from flip_models.tables import FLLogs, FLMetrics, ReceivedStatusMessage
+from flip_models.store.tables import FLLogs, FLMetrics, ReceivedStatusMessage
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.reliability.conftest import DERANDOMIZE, record

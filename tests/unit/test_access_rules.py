@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from sqlalchemy.orm import Session
 
-from flip_models.access import (
+from flip_models.api.resolver import current_caller, make_resolver
+from flip_models.core.access import (
     Caller,
     Permission,
     ProjectFacts,
@@ -18,7 +20,6 @@ from flip_models.access import (
 )
 from flip_models.enums import ProjectStatus
 from flip_models.errors import ForbiddenError, NotFoundError, UnauthorizedError
-from flip_models.http import caller_from_claims
 from tests.builders import Given
 
 OWNER = uuid.uuid4()
@@ -63,8 +64,15 @@ def test_rules(who: str, who_caller: Caller, access: bool, granted: set[Permissi
     assert allowed == granted
 
 
+def caller_from_claims(claims: object) -> Caller:
+    """The caller the API door reads from a request carrying ``claims`` (group names from Settings)."""
+    app = make_resolver()
+    app.current_event = APIGatewayProxyEvent({"requestContext": {"authorizer": {"claims": claims}}})
+    return current_caller(app)
+
+
 def test_group_names_come_from_settings(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
-    from flip_models import db
+    from flip_models.store import db
 
     monkeypatch.setenv("ADMIN_GROUP", "flip-admins")
     db.reset_engine()

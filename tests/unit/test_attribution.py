@@ -1,7 +1,7 @@
 """The FL consumers' one-statement attribution agrees with the SPEC §3 operations it stands in for.
 
 ``resolve_trust_from_fl_client_name`` and ``validate_trust_ids`` are the rules; the batch statement
-(:mod:`flip_models.attribution`) applies them in SQL for a whole batch at once. Every case a message
+(:mod:`flip_models.fl.attribution`) applies them in SQL for a whole batch at once. Every case a message
 can meet is put through both, and the metric rows it writes carry the resolved trust.
 """
 
@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flip_models.attribution import LOG_ROWS, METRIC_ROWS, Attribution
-from flip_models.service import resolve_trust_from_fl_client_name, validate_trust_ids
-from flip_models.tables import FLLogs, FLMetrics
+from flip_models.core.trusts import resolve_trust_from_fl_client_name, validate_trust_ids
+from flip_models.fl.attribution import LOG_ROWS, METRIC_ROWS, Attribution
+from flip_models.store.tables import FLLogs, FLMetrics
 from tests.builders import Given
 
 

@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flip_models import db, ingest
-from flip_models.db import session_scope
+from flip_models.core.transitions import update_model_status, update_model_status_by_user
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
-from flip_models.fl_messages import FLStatusMessage
-from flip_models.service import update_model_status, update_model_status_by_user
-from flip_models.tables import FLLogs, Model, ModelsAudit
+from flip_models.fl import outcomes as fl_outcomes
+from flip_models.fl import statuses as fl_statuses
+from flip_models.fl.messages import FLStatusMessage
+from flip_models.store import db
+from flip_models.store.db import session_scope
+from flip_models.store.tables import FLLogs, Model, ModelsAudit
 from tests.builders import Given
 
 S = ModelStatus
@@ -126,15 +128,15 @@ def test_fl_statuses_racing_stops_never_deadlock(
     user = uuid.uuid4()
     statuses = [S.PREPARED, S.RUNNING, S.ERROR, S.RESULTS_UPLOADED, S.STOPPED] * 2
     items = [
-        ingest.Item(f"m-{index}", FLStatusMessage(model_id=model.id, status=status), datetime.now(UTC))
+        fl_outcomes.Item(f"m-{index}", FLStatusMessage(model_id=model.id, status=status), datetime.now(UTC))
         for index, status in enumerate(statuses)
     ]
     barrier = threading.Barrier(len(items) * 2)
     outcomes: list[object] = []
 
-    def report(item: ingest.Item[FLStatusMessage]) -> None:
+    def report(item: fl_outcomes.Item[FLStatusMessage]) -> None:
         barrier.wait()
-        outcomes.extend(ingest.apply_statuses([item]).values())
+        outcomes.extend(fl_statuses.apply_statuses([item]).values())
 
     def stop() -> None:
         barrier.wait()
@@ -148,4 +150,4 @@ def test_fl_statuses_racing_stops_never_deadlock(
     for thread in threads:
         thread.join(timeout=60)
 
-    assert outcomes == [ingest.Applied()] * len(items)
+    assert outcomes == [fl_outcomes.Applied()] * len(items)

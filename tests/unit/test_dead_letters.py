@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from flip_models.dead_letters import DeadLetter, send_dead_letter
 from flip_models.errors import ConfigurationError
+from flip_models.fl.dead_letters import DeadLetter, send_dead_letter
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from flip_models.cli import main
-from flip_models.demo import DEMO_TRUSTS
+from flip_local.cli import main
+from flip_local.demo import DEMO_TRUSTS
+from flip_models.core.metrics import get_metrics
+from flip_models.core.trusts import resolve_trust_from_fl_client_name
 from flip_models.enums import ModelStatus
-from flip_models.service import get_metrics, resolve_trust_from_fl_client_name
-from flip_models.tables import Base, FLLogs, Model, ModelsAudit, ProjectTrustIntersect
+from flip_models.store.tables import Base, FLLogs, Model, ModelsAudit, ProjectTrustIntersect
 
 
 def row_counts(session: Session) -> dict[str, int]:
@@ -65,7 +66,7 @@ def test_seed_demo_twice_is_idempotent_and_gives_the_promised_data(
 def test_cli_reports_configuration_errors_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flip_models import db
+    from flip_models.store import db
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("DB_SECRET_ARN", raising=False)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from flip_models.log_rendering import format_size, render_log
+from flip_models.core.rendering import format_size, render_log
 
 
 def test_free_text_is_verbatim_even_with_an_event() -> None:

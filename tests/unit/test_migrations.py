@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 
-from flip_models import migrate
-from flip_models.tables import Base
+from flip_models.store import migrate
+from flip_models.store.tables import Base
 from tests.conftest import ADMIN_URL
 
 

@@ -8,18 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flip_models.core.commands import delete_model, delete_models, edit_model
+from flip_models.core.model_reads import get_model_status
+from flip_models.core.schemas import ModelStatusView
+from flip_models.core.transitions import add_log, update_model_status_by_user
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
 from flip_models.errors import ConflictError, InvalidError, NotFoundError
-from flip_models.schemas import ModelStatusView
-from flip_models.service import (
-    add_log,
-    delete_model,
-    delete_models,
-    edit_model,
-    get_model_status,
-    update_model_status_by_user,
-)
-from flip_models.tables import FLLogs, Model, ModelsAudit
+from flip_models.store.tables import FLLogs, Model, ModelsAudit
 from tests.builders import Given
 from tests.unit.test_update_model_status import audits, hub_logs
 

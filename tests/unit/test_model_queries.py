@@ -9,20 +9,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from flip_models.access import Caller, Permission, authorize_project
-from flip_models.api_schemas import CreateModelRequest
+from flip_models.core.access import Caller, Permission, authorize_project
+from flip_models.core.commands import create_model
+from flip_models.core.listing import PAGE_SIZE_MAX, ModelFilter, parse_status_filter
+from flip_models.core.logs import decode_log_cursor, encode_log_cursor, get_logs_page
+from flip_models.core.schemas import CreateModelRequest
 from flip_models.enums import ModelStatus
 from flip_models.errors import InvalidError
-from flip_models.model_queries import (
-    PAGE_SIZE_MAX,
-    ModelFilter,
-    create_model,
-    decode_log_cursor,
-    encode_log_cursor,
-    get_logs_page,
-    parse_status_filter,
-)
-from flip_models.tables import Model
+from flip_models.store.tables import Model
 from tests.builders import Given
 
 
@@ -107,7 +101,7 @@ def test_a_page_of_models_costs_three_queries_whatever_its_size(given: Given, se
     """Counts (one grouped query), the page, and the page's trusts: no query per row."""
     from sqlalchemy import event
 
-    from flip_models.model_queries import list_models
+    from flip_models.core.listing import list_models
 
     trusts = [given.trust("A"), given.trust("B")]
     project_row = given.project(trusts=trusts)

@@ -16,10 +16,10 @@ from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
-from flip_models import db
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
-from flip_models.settings import Settings, get_settings
-from flip_models.tables import Trust
+from flip_models.store import db
+from flip_models.store.settings import Settings, get_settings
+from flip_models.store.tables import Trust
 from tests.round_trips import counting_round_trips
 
 

@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from flip_models.service import (
-    get_metrics,
+from flip_models.core.metrics import get_metrics
+from flip_models.core.trusts import (
     resolve_trust_from_fl_client_name,
     resolve_trusts_from_fl_client_names,
     validate_trust_ids,

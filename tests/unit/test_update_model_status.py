@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from flip_models.core.status import HUB_LOG_LINES
+from flip_models.core.transitions import update_model_status
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
-from flip_models.service import HUB_LOG_LINES, update_model_status
-from flip_models.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.builders import Given
 
 S = ModelStatus

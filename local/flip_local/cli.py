@@ -1,4 +1,7 @@
-"""``flip-models``: operator commands for the model service (migrate, seed the demo data, bench)."""
+"""``flip-models``: the developer and operator commands (migrate, demo data, local stack, send, bench).
+
+A dev tool installed by ``pip install -e .``; it is not part of the Lambda layer.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +18,14 @@ if TYPE_CHECKING:
 
 
 def _engine() -> Engine:
-    from flip_models.db import build_engine
-    from flip_models.settings import get_settings
+    from flip_models.store.db import build_engine
+    from flip_models.store.settings import get_settings
 
     return build_engine(get_settings())
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from flip_models.migrate import upgrade
+    from flip_models.store.migrate import upgrade
 
     revision = upgrade(_engine())
     print(f"database at revision {revision}")
@@ -32,8 +35,8 @@ def _migrate(_: argparse.Namespace) -> int:
 def _seed_demo(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import sessionmaker
 
-    from flip_models.db import session_scope
-    from flip_models.demo import seed_demo
+    from flip_local.demo import seed_demo
+    from flip_models.store.db import session_scope
 
     with session_scope(sessionmaker(bind=_engine())) as session:
         summary = seed_demo(session)
@@ -65,12 +68,9 @@ def _send(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    try:
-        from bench.run import DEFAULT_OUT
-        from bench.run import run as run_bench
-    except ImportError as error:  # the bench package ships with the repository, not the layer
-        print(f"flip-models bench: the bench package is not installed ({error})", file=sys.stderr)
-        return 2
+    from bench.run import DEFAULT_OUT
+    from bench.run import run as run_bench
+
     run_bench(quick=args.quick, out=Path(args.out) if args.out else DEFAULT_OUT)
     return 0
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 def alembic_config() -> Config:
     """Alembic configuration pointing at the migrations shipped inside this package."""
     config = Config()
-    config.set_main_option("script_location", "flip_models:migrations")
+    config.set_main_option("script_location", "flip_models.store:migrations")
     return config
 
 
@@ -45,7 +45,7 @@ def upgrade_database() -> str | None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from flip_models.db import get_engine, translate_db_error
+    from flip_models.store.db import get_engine, translate_db_error
 
     try:
         return upgrade(get_engine())

@@ -32,6 +32,7 @@ class Settings(BaseModel):
     db_secret_max_age_seconds: Annotated[int, Field(ge=0)] = 3600
     admin_group: str = "admin"
     researcher_group: str = "researcher"
+    cors_allow_origin: str = "*"
     dead_letter_queue_url: str | None = None
 
     @field_validator("db_ssl", mode="before")

@@ -1,11 +1,11 @@
-"""Alembic environment: runs on the connection handed over by ``flip_models.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``flip_models.store.migrate``."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import text
 
-from flip_models.tables import Base
+from flip_models.store.tables import Base
 
 #: Any constant shared by every process that migrates this database.
 MIGRATION_LOCK_KEY = 7_460_312_001

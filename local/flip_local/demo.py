@@ -15,6 +15,7 @@ from sqlalchemy import inspect
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from flip_models.core.status import HUB_LOG_LINES
 from flip_models.enums import (
     FLBackend,
     FLLogEvent,
@@ -24,8 +25,7 @@ from flip_models.enums import (
     NetStatus,
     ProjectStatus,
 )
-from flip_models.service import HUB_LOG_LINES
-from flip_models.tables import (
+from flip_models.store.tables import (
     Base,
     FLJob,
     FLKitSlot,

@@ -14,7 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from flip_models.errors import ConfigurationError
-from flip_models.fl_messages import truncate
+from flip_models.fl.messages import truncate
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

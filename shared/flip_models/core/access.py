@@ -1,23 +1,25 @@
-"""Who may do what (SPEC §4): the caller, the four access rules, and the checks that apply them.
+"""Who may do what (SPEC §4): the caller's identity, the four access rules, the checks that apply them.
 
-This is the one home of the access rules. The checks answer 404 before 403: a model or project that
-does not exist (or is soft-deleted) is "not found" for everyone, and an existing one the caller may
-not use is "forbidden". Existence of a model is not a secret worth hiding: ids are random UUIDs.
+This is the one home of the access rules and of who the caller is (from the Cognito claims). The
+checks answer 404 before 403: a model or project that does not exist (or is soft-deleted) is "not
+found" for everyone, and an existing one the caller may not use is "forbidden". Existence of a model
+is not a secret worth hiding: ids are random UUIDs.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from flip_models.enums import ModelStatus, ProjectStatus
-from flip_models.errors import ForbiddenError, NotFoundError
-from flip_models.tables import Model, Project, ProjectUserAccess
+from flip_models.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from flip_models.store.tables import Model, Project, ProjectUserAccess
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,35 @@ class Caller:
     ) -> Caller:
         names = frozenset(groups)
         return cls(user_id, names, admin_group in names, researcher_group in names)
+
+    @classmethod
+    def from_claims(cls, claims: object, *, admin_group: str, researcher_group: str) -> Caller:
+        """The caller from Cognito claims (``sub``, ``cognito:groups``); none, or a ``sub`` that is not
+        a UUID → :class:`UnauthorizedError` (401)."""
+        known: Mapping[str, Any] = claims if isinstance(claims, Mapping) else {}
+        subject = known.get("sub")
+        try:
+            user_id = uuid.UUID(str(subject)) if subject else None
+        except ValueError:
+            user_id = None
+        if user_id is None:
+            raise UnauthorizedError("sign in first: the request carries no user identity")
+        return cls.from_groups(
+            user_id,
+            _parse_groups(known.get("cognito:groups")),
+            admin_group=admin_group,
+            researcher_group=researcher_group,
+        )
+
+
+def _parse_groups(value: object) -> list[str]:
+    """``cognito:groups`` as API Gateway passes it: a list, ``"a,b"`` or ``"[a b]"``."""
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value]
+    if isinstance(value, str):
+        text = value.strip().removeprefix("[").removesuffix("]")
+        return [part for part in text.replace(",", " ").split() if part]
+    return []
 
 
 class Permission(StrEnum):

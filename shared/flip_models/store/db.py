@@ -20,7 +20,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError, FlipError
-from flip_models.settings import Settings, get_settings
+from flip_models.store.settings import Settings, get_settings
 
 #: SQLSTATE classes and codes after which a retry can succeed: connection exceptions, insufficient
 #: resources, operator intervention (shutdown, statement timeout), serialization failure, deadlock,

@@ -1,4 +1,4 @@
-"""The HTTP edge shared by every API function: resolver factory, caller identity, errors → HTTP.
+"""The HTTP door shared by every API function: the resolver, the request's caller, errors → HTTP.
 
 Every domain error class has exactly one handler here, so a handler module never builds an error
 response itself. Bodies are JSON ``{"statusCode", "message"}`` (plus ``field`` for a 400, and
@@ -7,8 +7,6 @@ response itself. Bodies are JSON ``{"statusCode", "message"}`` (plus ``field`` f
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -22,8 +20,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 
-from flip_models.access import Caller
-from flip_models.api_schemas import ErrorBody, ValidationErrorBody
+from flip_models.api.bodies import ErrorBody, ValidationErrorBody
+from flip_models.core.access import Caller
 from flip_models.errors import (
     ConfigurationError,
     ConflictError,
@@ -35,7 +33,7 @@ from flip_models.errors import (
     UnauthorizedError,
 )
 from flip_models.observability import logger, metrics
-from flip_models.settings import get_settings
+from flip_models.store.settings import get_settings
 
 #: Cap on what a 422 body repeats of a validation message (never the input itself).
 _MAX_MESSAGE = 200
@@ -159,31 +157,42 @@ def api_responses(
     return documented
 
 
-def cors_origin() -> str:
-    """The allowed origin (the template's ``CorsAllowOrigin``; ``*`` by default)."""
-    return os.environ.get("CORS_ALLOW_ORIGIN", "*")
-
-
-def cors_config() -> CORSConfig:
-    """CORS of every response."""
-    return CORSConfig(
-        allow_origin=cors_origin(), allow_headers=["Authorization", "Content-Type"], max_age=600
-    )
+def cors_config(origin: str) -> CORSConfig:
+    """CORS of every response: the allowed origin (the template's ``CorsAllowOrigin``), bearer tokens."""
+    return CORSConfig(allow_origin=origin, allow_headers=["Authorization", "Content-Type"], max_age=600)
 
 
 class FlipRestResolver(APIGatewayRestResolver):
     """Powertools' REST resolver, with CORS headers on every response (SPEC §4).
 
-    Powertools adds them only when the request carries an ``Origin``; server-to-server callers and
-    ``sam local invoke`` events do not, and still get the configured origin.
+    The allowed origin comes from the container's ``Settings``, read on the first request rather
+    than at import, so that a misconfigured container still answers (a 500 from the route) instead
+    of failing to start. Powertools adds CORS headers only when the request carries an ``Origin``;
+    server-to-server callers and ``sam local invoke`` events do not, and still get the configured
+    origin. Each request counts once in the ``ApiRequests`` metric.
     """
 
+    def __init__(self) -> None:
+        super().__init__(enable_validation=True, cors=cors_config("*"))
+        self._cors_headers: dict[str, str] | None = None
+
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+        if self._cors_headers is None:
+            try:
+                origin = get_settings().cors_allow_origin
+            except ConfigurationError:
+                pass  # the route answers 500 naming the problem, without CORS headers
+            else:
+                self._cors = cors_config(origin)
+                self._cors_headers = self._cors.to_dict(origin)
         response = super().resolve(event, context)
         headers = response.get("multiValueHeaders") or {}
         single = response.get("headers") or {}
-        if "Access-Control-Allow-Origin" not in headers and "Access-Control-Allow-Origin" not in single:
-            for name, value in cors_config().to_dict(cors_origin()).items():
+        if self._cors_headers and not (
+            "Access-Control-Allow-Origin" in headers or "Access-Control-Allow-Origin" in single
+        ):
+            for name, value in self._cors_headers.items():
                 headers[name] = [value]
             response["multiValueHeaders"] = headers
         return response
@@ -191,7 +200,7 @@ class FlipRestResolver(APIGatewayRestResolver):
 
 def make_resolver() -> APIGatewayRestResolver:
     """A REST API resolver with request/response validation, CORS and the error mapping."""
-    app = FlipRestResolver(enable_validation=True, cors=cors_config())
+    app = FlipRestResolver()
     for error_class, status in DOMAIN_STATUS.items():
         app.exception_handler(error_class)(_domain_error_handler(status))
     app.exception_handler(RequestValidationError)(_validation_error)
@@ -202,38 +211,13 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
-def _parse_groups(value: object) -> list[str]:
-    """``cognito:groups`` as API Gateway passes it: a list, ``"a,b"`` or ``"[a b]"``."""
-    if isinstance(value, list | tuple):
-        return [str(item) for item in value]
-    if isinstance(value, str):
-        text = value.strip().removeprefix("[").removesuffix("]")
-        return [part for part in text.replace(",", " ").split() if part]
-    return []
-
-
-def caller_from_claims(claims: object) -> Caller:
-    """The caller from Cognito claims; no claims or a ``sub`` that is not a UUID → 401."""
-    known: Mapping[str, Any] = claims if isinstance(claims, Mapping) else {}
-    subject = known.get("sub")
-    try:
-        user_id = uuid.UUID(str(subject)) if subject else None
-    except ValueError:
-        user_id = None
-    if user_id is None:
-        raise UnauthorizedError("sign in first: the request carries no user identity")
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    """The caller of the request being handled (``requestContext.authorizer.claims``); none → 401."""
     settings = get_settings()
-    return Caller.from_groups(
-        user_id,
-        _parse_groups(known.get("cognito:groups")),
+    caller = Caller.from_claims(
+        app.current_event.request_context.authorizer.get("claims"),
         admin_group=settings.admin_group,
         researcher_group=settings.researcher_group,
     )
-
-
-def current_caller(app: APIGatewayRestResolver) -> Caller:
-    """The caller of the request being handled (``requestContext.authorizer.claims``)."""
-    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
-    caller = caller_from_claims(app.current_event.request_context.authorizer.get("claims"))
     logger.append_keys(user_id=str(caller.user_id))
     return caller

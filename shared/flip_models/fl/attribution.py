@@ -23,7 +23,7 @@ from sqlalchemy import Table, exc
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection
 
-from flip_models.tables import FLLogs, FLMetrics
+from flip_models.store.tables import FLLogs, FLMetrics
 
 _POSTGRESQL = PGDialect()  # type: ignore[no-untyped-call]
 #: Key of the prepared statements in a pooled connection's ``info``.

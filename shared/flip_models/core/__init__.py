@@ -1,0 +1,1 @@
+"""The core: the model rules (status transitions, commands, access) and the reads the API serves."""

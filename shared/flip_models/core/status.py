@@ -1,0 +1,92 @@
+"""The model status rules of SPEC §3, as data and one pure decision (no database).
+
+``transitions`` applies them under the model's row lock; nothing else decides whether a status
+change is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flip_models.enums import ModelAuditAction, ModelStatus
+
+#: Status → audit action written on a real change to that status.
+STATUS_AUDIT_ACTIONS: Mapping[ModelStatus, ModelAuditAction] = {
+    ModelStatus.PREPARED: ModelAuditAction.PREPARED,
+    ModelStatus.RUNNING: ModelAuditAction.RUNNING,
+    ModelStatus.RESULTS_UPLOADED: ModelAuditAction.RESULTS_UPLOADED,
+    ModelStatus.RESULTS_UPLOAD_FAILED: ModelAuditAction.RESULTS_UPLOAD_FAILED,
+    ModelStatus.ERROR: ModelAuditAction.ERROR,
+    ModelStatus.STOPPED: ModelAuditAction.STOPPED,
+}
+
+#: Statuses that end a run and release the FL scheduler.
+TERMINAL_STATUSES = frozenset(
+    {ModelStatus.ERROR, ModelStatus.STOPPED, ModelStatus.RESULTS_UPLOADED, ModelStatus.RESULTS_UPLOAD_FAILED}
+)
+
+#: Statuses of a run in flight: deleting such a model stops it first.
+ACTIVE_STATUSES = frozenset({ModelStatus.INITIATED, ModelStatus.PREPARED, ModelStatus.RUNNING})
+
+#: Late callbacks a STOPPED model ignores, from people and FL servers alike.
+IGNORED_AFTER_STOP = frozenset(
+    {
+        ModelStatus.PREPARED,
+        ModelStatus.RUNNING,
+        ModelStatus.ERROR,
+        ModelStatus.RESULTS_UPLOADED,
+        ModelStatus.RESULTS_UPLOAD_FAILED,
+    }
+)
+
+#: The order of one run; a background transition only moves forward along it.
+RUN_ORDER: Mapping[ModelStatus, int] = {
+    ModelStatus.INITIATED: 0,
+    ModelStatus.PREPARED: 1,
+    ModelStatus.RUNNING: 2,
+    ModelStatus.ERROR: 3,
+    ModelStatus.RESULTS_UPLOADED: 4,
+    ModelStatus.RESULTS_UPLOAD_FAILED: 4,
+}
+
+#: Statuses a person may set through the API.
+USER_SETTABLE_STATUSES = frozenset({ModelStatus.STOPPED, ModelStatus.PENDING})
+
+#: Hub log line (text, success) written on a real change to each status; none for PENDING.
+HUB_LOG_LINES: Mapping[ModelStatus, tuple[str, bool]] = {
+    ModelStatus.INITIATED: ("This model has been selected from the queue and will be prepared to run.", True),
+    ModelStatus.PREPARED: ("This model has been prepared and its job will begin shortly.", True),
+    ModelStatus.RUNNING: ("The job for this model is now running.", True),
+    ModelStatus.RESULTS_UPLOADED: (
+        "The results of this model have been uploaded and can now be downloaded.",
+        True,
+    ),
+    ModelStatus.RESULTS_UPLOAD_FAILED: (
+        "The job completed successfully, but uploading the results failed.",
+        False,
+    ),
+    ModelStatus.ERROR: ("There has been an error whilst running the job for this model.", False),
+    ModelStatus.STOPPED: ("The job for this model has been stopped.", False),
+}
+
+
+def is_transition_allowed(current: ModelStatus, new: ModelStatus, *, background: bool) -> bool:
+    """Whether ``current → new`` is a real change under SPEC §3 rules 1–2.
+
+    ``background`` transitions come from FL servers and the hub (no user): they never move a run
+    backwards. A new run (``INITIATED``, or back to ``PENDING``) starts only when no run is in
+    flight; ``STOPPED`` is accepted only while a run is in flight or has errored.
+    """
+    if new == current:
+        return False
+    if current == ModelStatus.STOPPED and new in IGNORED_AFTER_STOP:
+        return False
+    if not background:
+        return True
+    if new in (ModelStatus.INITIATED, ModelStatus.PENDING):
+        return current not in ACTIVE_STATUSES
+    if new == ModelStatus.STOPPED:
+        return current in ACTIVE_STATUSES or current == ModelStatus.ERROR
+    if current == ModelStatus.PENDING:
+        return True
+    return RUN_ORDER[new] > RUN_ORDER[current]

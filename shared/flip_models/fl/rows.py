@@ -1,0 +1,290 @@
+"""Applying a batch of FL logs or metrics in one transaction: one statement, then each message settled.
+
+The batch's rows are attributed and inserted by one statement (:mod:`flip_models.fl.attribution`);
+the rules for the messages it could not attribute (reject, or keep a failed client's text as a
+model-level row, SPEC §5) are applied here. When the database refuses the batched insert, the batch
+is applied again with each row in a savepoint of its own, so that only the refused rows are
+rejected. A database that is down or too slow makes every message of the batch retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from flip_models.errors import ConfigurationError, DatabaseUnavailableError
+from flip_models.fl.attribution import LOG_ROWS, METRIC_ROWS, Attribution, BatchInsert
+from flip_models.fl.messages import FLLogMessage, FLMetricMessage, truncate
+from flip_models.fl.outcomes import Applied, Item, M, Outcome, Rejected, RejectionKind, Retry
+from flip_models.observability import logger
+from flip_models.store import db
+
+#: Prefix of a failed free-text log whose client is not attributable to the model (SPEC §5).
+UNATTRIBUTED_PREFIX = "[unattributed client '{name}'] "
+
+
+class _BatchRefused(Exception):
+    """The batch's multi-row insert was refused: its transaction is lost, the rows go one by one."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.table = table
+
+
+@contextmanager
+def _refusal_isolates(table: Table) -> Iterator[None]:
+    """A batched statement the database refuses raises :class:`_BatchRefused` (the rows then go one
+    by one); a transient failure passes on, for the caller's ``session_scope`` to translate."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(db.translate_db_error(error), db.DatabaseError):
+            raise _BatchRefused(table.name) from error
+        raise
+
+
+def apply_in_one_transaction(
+    items: Sequence[Item[M]], apply: Callable[[Sequence[Item[M]], Session, bool], dict[str, Outcome]]
+) -> dict[str, Outcome]:
+    """Run ``apply`` in one transaction; a database that is down or too slow retries every item.
+
+    The happy path is one transaction without savepoints. When the database refuses the batched
+    insert, that transaction is rolled back and the batch applied again in a new one, each row in
+    a savepoint of its own (``isolate``), so only the refused rows are rejected.
+    """
+    try:
+        try:
+            with db.session_scope() as session:
+                return apply(items, session, False)
+        except _BatchRefused as refused:
+            logger.warning("batched insert refused; isolating the rows", extra={"table": refused.table})
+            with db.session_scope() as session:
+                return apply(items, session, True)
+    except (DatabaseUnavailableError, ConfigurationError) as error:
+        return {item.message_id: Retry(error.message) for item in items}
+
+
+def attribution_rejection(
+    message: FLLogMessage | FLMetricMessage, found: Attribution, hub_rows: bool
+) -> Rejected | None:
+    """Why a message cannot be attributed to its model and FL client's trust, or None when it can."""
+    if not found.model_found:
+        return Rejected(f"model_id: unknown model {message.model_id}", RejectionKind.UNKNOWN_MODEL)
+    name = message.fl_client_name
+    if name is None:
+        return None if hub_rows else Rejected("fl_client_name: required", RejectionKind.INVALID_MESSAGE)
+    if not found.client_resolved:
+        return Rejected(
+            truncate(f"fl_client_name: FL client {name!r} resolves to no trust"),
+            RejectionKind.UNKNOWN_FL_CLIENT,
+        )
+    if not found.trust_in_model:
+        return Rejected(
+            truncate(
+                f"fl_client_name: the trust of FL client {name!r} "
+                f"is not associated with model {message.model_id}"
+            ),
+            RejectionKind.TRUST_NOT_IN_MODEL,
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class _RowKind(Generic[M]):
+    """How one queue's messages become rows: the batch statement, each message's JSON-ready row, and
+    the row kept for a message that cannot be attributed (None: it is rejected)."""
+
+    rows: BatchInsert
+    row_of: Callable[[Item[M]], dict[str, Any]]
+    kept_row: Callable[[Item[M], Rejected], dict[str, Any] | None]
+
+
+def _log_row(item: Item[FLLogMessage]) -> dict[str, Any]:
+    message = item.message
+    return {
+        "model_id": str(message.model_id),
+        "fl_client_name": message.fl_client_name,
+        "log_date": item.sent_at.isoformat(),
+        "success": message.success,
+        "log": message.log,
+        "event_type": message.event_type,
+        "global_round": message.global_round,
+        "details": message.details,
+        "message_id": item.key,
+    }
+
+
+def _unattributed_log(item: Item[FLLogMessage], rejected: Rejected) -> dict[str, Any] | None:
+    """A failed client's text is kept as a model-level row even when the client is unattributable:
+    the user must see the error (SPEC §5). Anything else from such a client is rejected."""
+    message = item.message
+    unattributable = rejected.kind in (RejectionKind.UNKNOWN_FL_CLIENT, RejectionKind.TRUST_NOT_IN_MODEL)
+    if not (unattributable and message.log is not None and not message.success):
+        return None
+    return {
+        "model_id": message.model_id,
+        "log_date": item.sent_at,
+        "success": message.success,
+        "trust": None,
+        "fl_client_name": message.fl_client_name,
+        "log": UNATTRIBUTED_PREFIX.format(name=message.fl_client_name) + message.log,
+        "event_type": message.event_type,
+        "global_round": message.global_round,
+        "details": message.details,
+        "message_id": item.key,
+    }
+
+
+def _metric_row(item: Item[FLMetricMessage]) -> dict[str, Any]:
+    message = item.message
+    return {
+        "model_id": str(message.model_id),
+        "fl_client_name": message.fl_client_name,
+        "global_round": message.global_round,
+        "label": message.label,
+        "result": message.result,
+        "x_label": message.x_label,
+        "x_value": message.x_value,
+        "timestamp": item.sent_at.isoformat(),
+        "message_id": item.key,
+    }
+
+
+def _never_kept(_item: Item[FLMetricMessage], _rejected: Rejected) -> None:
+    return None
+
+
+_LOGS: _RowKind[FLLogMessage] = _RowKind(LOG_ROWS, _log_row, _unattributed_log)
+_METRICS: _RowKind[FLMetricMessage] = _RowKind(METRIC_ROWS, _metric_row, _never_kept)
+
+
+def apply_logs(
+    items: Sequence[Item[FLLogMessage]], session: Session, isolate: bool = False
+) -> dict[str, Outcome]:
+    """Insert the batch's log rows together; a failed text from an unattributable client is kept."""
+    return _apply_rows(_LOGS, items, session, isolate)
+
+
+def apply_metrics(
+    items: Sequence[Item[FLMetricMessage]], session: Session, isolate: bool = False
+) -> dict[str, Outcome]:
+    """Insert the batch's metric rows together; every metric needs a trust of the model."""
+    return _apply_rows(_METRICS, items, session, isolate)
+
+
+def _apply_rows(
+    kind: _RowKind[M], items: Sequence[Item[M]], session: Session, isolate: bool
+) -> dict[str, Outcome]:
+    """Attribute and insert the batch in one statement (:mod:`flip_models.fl.attribution`), then settle
+    each message: inserted → applied; attributable but not inserted → duplicate; otherwise rejected,
+    or kept as its queue's fallback row. With ``isolate`` (after the batch was refused:
+    :class:`_BatchRefused`) every message goes alone, in a savepoint of its own."""
+    outcomes: dict[str, Outcome] = {}
+    unique: dict[str, Item[M]] = {}
+    for item in items:
+        if item.key in unique:
+            outcomes[item.message_id] = Applied(duplicate=True)  # the same key twice in one batch
+        else:
+            unique[item.key] = item
+    found: dict[str, Attribution] = {}
+    if isolate:
+        for item in unique.values():
+            try:
+                found[item.message_id] = _run_alone(kind.rows, kind.row_of(item), session)
+            except db.DatabaseError as error:
+                outcomes[item.message_id] = Rejected(
+                    truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
+                )
+    else:
+        batch = list(unique.values())
+        with _refusal_isolates(kind.rows.table):
+            attributions = kind.rows.run([kind.row_of(item) for item in batch], session.connection())
+        found = {item.message_id: attribution for item, attribution in zip(batch, attributions, strict=True)}
+    kept: list[tuple[Item[Any], dict[str, Any]]] = []
+    for item in unique.values():
+        attribution = found.get(item.message_id)
+        if attribution is None:
+            continue  # refused in isolation: already rejected
+        rejected = attribution_rejection(item.message, attribution, kind.rows.hub_rows)  # type: ignore[arg-type]
+        if rejected is None:
+            outcomes[item.message_id] = Applied(duplicate=not attribution.inserted)
+            continue
+        kept_row = kind.kept_row(item, rejected)
+        if kept_row is None:
+            outcomes[item.message_id] = rejected
+        else:
+            kept.append((item, kept_row))
+    outcomes.update(_insert_rows(kind.rows.table, kept, session, isolate))
+    return outcomes
+
+
+def _run_alone(rows: BatchInsert, row: dict[str, Any], session: Session) -> Attribution:
+    """One message's statement in a savepoint of its own (``session.connection()`` is called inside
+    the savepoint: that call is what emits ``SAVEPOINT``)."""
+    return _in_savepoint(session, lambda: rows.run([row], session.connection()))[0]
+
+
+def _insert_rows(
+    table: Table, rows: Sequence[tuple[Item[Any], dict[str, Any]]], session: Session, isolate: bool
+) -> dict[str, Outcome]:
+    """One ``INSERT … ON CONFLICT (message_id) DO NOTHING`` for all rows, or, with ``isolate``, one
+    per row in its own savepoint (after the batched insert was refused: :class:`_BatchRefused`)."""
+    outcomes: dict[str, Outcome] = {}
+    if not rows:
+        return outcomes
+    if isolate:
+        for item, row in rows:
+            outcomes[item.message_id] = _insert_one(table, row, session)
+        return outcomes
+    with _refusal_isolates(table):
+        inserted = _insert(table, [row for _, row in rows], session)
+    for item, _ in rows:
+        outcomes[item.message_id] = Applied(duplicate=item.key not in inserted)
+    return outcomes
+
+
+def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[str]:
+    """The message ids inserted now. The rows go as executemany parameters: SQLAlchemy sends them
+    as one multi-row ``INSERT … RETURNING`` (insertmanyvalues) from a statement compiled once per
+    table, where ``.values(rows)`` would compile a new statement for every batch."""
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(table.c.message_id)
+    )
+    return set(session.connection().execute(statement, rows).scalars())
+
+
+def _insert_one(table: Table, row: dict[str, Any], session: Session) -> Outcome:
+    try:
+        inserted = _in_savepoint(session, lambda: _insert(table, [row], session))
+    except db.DatabaseError as error:
+        return Rejected(
+            truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
+        )
+    return Applied(duplicate=not inserted)
+
+
+T = TypeVar("T")
+
+
+def _in_savepoint(session: Session, work: Callable[[], T]) -> T:
+    """Run ``work`` in a savepoint; on error undo it and raise the translated domain error.
+
+    If undoing fails too, the connection is gone: that error escapes and the transaction is lost.
+    """
+    savepoint = session.begin_nested()
+    try:
+        result = work()
+    except BaseException as error:
+        savepoint.rollback()
+        translated = db.translate_db_error(error)
+        if translated is error:
+            raise
+        raise translated from error
+    savepoint.commit()
+    return result
