@@ -65,7 +65,7 @@ def test_a_status_is_applied_through_the_service_with_audit_and_hub_line(
     assert status_of(session, model) == ModelStatus.RUNNING
     assert audit_actions(session, model) == [ModelAuditAction.RUNNING]
     assert hub_lines(session, model) == ["The job for this model is now running."]
-    receipt = session.get(ReceivedStatusMessage, message["messageId"])
+    receipt = session.get(ReceivedStatusMessage, (model.id, message["messageId"]))
     assert receipt is not None
     assert (receipt.status, receipt.result_status) == (ModelStatus.RUNNING, ModelStatus.RUNNING)
     assert status_dlq.letters() == []
@@ -144,7 +144,7 @@ def test_a_late_status_is_acknowledged_and_changes_nothing(
     assert status_of(session, model) == ModelStatus.ERROR
     assert audit_actions(session, model) == []
     assert hub_lines(session, model) == []
-    receipt = session.get(ReceivedStatusMessage, message["messageId"])
+    receipt = session.get(ReceivedStatusMessage, (model.id, message["messageId"]))
     assert receipt is not None
     assert receipt.result_status == ModelStatus.ERROR  # what the model had afterwards
     assert status_dlq.letters() == []
@@ -239,7 +239,7 @@ def test_the_same_event_id_is_applied_once(
 
     assert failed_ids(first) == failed_ids(again) == []
     assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
-    assert session.get(ReceivedStatusMessage, "job-8:INITIATED") is not None
+    assert session.get(ReceivedStatusMessage, (model.id, "job-8:INITIATED")) is not None
 
 
 def test_database_unreachable_fails_every_record_and_dead_letters_nothing(

@@ -3,7 +3,7 @@
 The batch goes to PostgreSQL as one JSON parameter (``json_to_recordset``). The statement resolves
 each message's model and FL client slot (through ``fl_kit_slot.assigned_to_trust_id``, never a
 display name) and whether that trust belongs to the model, inserts the attributable rows with
-``ON CONFLICT (message_id) DO NOTHING``, and returns per message what it found and whether its row
+``ON CONFLICT (model_id, message_id) DO NOTHING``, and returns per message what it found and whether its row
 is new. What to do with a message that is *not* attributable (reject it, or keep a failed client's
 text as a model-level row) is decided by the caller, in Python (SPEC §5).
 
@@ -76,11 +76,12 @@ class BatchInsert:
                 INSERT INTO {table} (model_id, trust, fl_client_name, {data})
                 SELECT model_id, trust, fl_client_name, {data} FROM batch
                 WHERE model_found AND {attributable}
-                ON CONFLICT (message_id) DO NOTHING
-                RETURNING message_id
+                ON CONFLICT (model_id, message_id) DO NOTHING
+                RETURNING model_id, message_id
             )
             SELECT seq, model_found, trust IS NOT NULL, trust_in_model, inserted.message_id IS NOT NULL
-            FROM batch LEFT JOIN inserted ON inserted.message_id = batch.message_id
+            FROM batch LEFT JOIN inserted
+                 ON inserted.model_id = batch.model_id AND inserted.message_id = batch.message_id
         """  # noqa: S608 (names and types from the table definition; the data is the one bound parameter)
         return " ".join(sql.split())
 

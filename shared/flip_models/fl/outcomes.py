@@ -8,6 +8,7 @@ a body that breaks a rule is rejected; the others become items for ``rows`` or `
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,8 +74,14 @@ class Item(Generic[M]):
 
     @property
     def key(self) -> str:
-        """The idempotency key: ``event_id`` when given, else the SQS message id."""
+        """The idempotency key within the message's model: ``event_id`` when given, else the SQS
+        message id (stored as the row's ``message_id``)."""
         return self.message.event_id or self.message_id
+
+    @property
+    def identity(self) -> tuple[uuid.UUID, str]:
+        """What makes two messages the same one: their model and key (SPEC §5)."""
+        return self.message.model_id, self.key
 
 
 def parse_records(

@@ -9,6 +9,7 @@ rejected. A database that is down or too slow makes every message of the batch r
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -186,12 +187,12 @@ def _apply_rows(
     or kept as its queue's fallback row. With ``isolate`` (after the batch was refused:
     :class:`_BatchRefused`) every message goes alone, in a savepoint of its own."""
     outcomes: dict[str, Outcome] = {}
-    unique: dict[str, Item[M]] = {}
+    unique: dict[tuple[uuid.UUID, str], Item[M]] = {}
     for item in items:
-        if item.key in unique:
+        if item.identity in unique:
             outcomes[item.message_id] = Applied(duplicate=True)  # the same key twice in one batch
         else:
-            unique[item.key] = item
+            unique[item.identity] = item
     found: dict[str, Attribution] = {}
     if isolate:
         for item in unique.values():
@@ -233,7 +234,7 @@ def _run_alone(rows: BatchInsert, row: dict[str, Any], session: Session) -> Attr
 def _insert_rows(
     table: Table, rows: Sequence[tuple[Item[Any], dict[str, Any]]], session: Session, isolate: bool
 ) -> dict[str, Outcome]:
-    """One ``INSERT … ON CONFLICT (message_id) DO NOTHING`` for all rows, or, with ``isolate``, one
+    """One ``INSERT … ON CONFLICT (model_id, message_id) DO NOTHING`` for all rows, or, with ``isolate``, one
     per row in its own savepoint (after the batched insert was refused: :class:`_BatchRefused`)."""
     outcomes: dict[str, Outcome] = {}
     if not rows:
@@ -245,18 +246,20 @@ def _insert_rows(
     with _refusal_isolates(table):
         inserted = _insert(table, [row for _, row in rows], session)
     for item, _ in rows:
-        outcomes[item.message_id] = Applied(duplicate=item.key not in inserted)
+        outcomes[item.message_id] = Applied(duplicate=item.identity not in inserted)
     return outcomes
 
 
-def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[str]:
-    """The message ids inserted now. The rows go as executemany parameters: SQLAlchemy sends them
+def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[tuple[uuid.UUID, str]]:
+    """The (model, key) of the rows inserted now. The rows go as executemany parameters: SQLAlchemy sends them
     as one multi-row ``INSERT … RETURNING`` (insertmanyvalues) from a statement compiled once per
     table, where ``.values(rows)`` would compile a new statement for every batch."""
     statement = (
-        insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(table.c.message_id)
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["model_id", "message_id"])
+        .returning(table.c.model_id, table.c.message_id)
     )
-    return set(session.connection().execute(statement, rows).scalars())
+    return {(model_id, key) for model_id, key in session.connection().execute(statement, rows)}
 
 
 def _insert_one(table: Table, row: dict[str, Any], session: Session) -> Outcome:

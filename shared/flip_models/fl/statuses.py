@@ -73,7 +73,7 @@ def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
     recorded = session.scalar(
         insert(ReceivedStatusMessage)
         .values(message_id=item.key, model_id=message.model_id, status=message.status)
-        .on_conflict_do_nothing(index_elements=["message_id"])
+        .on_conflict_do_nothing(index_elements=["model_id", "message_id"])
         .returning(ReceivedStatusMessage.message_id)
     )
     if recorded is None:
@@ -81,7 +81,9 @@ def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
     now = transition(model, message.status, session)
     session.execute(
         update(ReceivedStatusMessage)
-        .where(ReceivedStatusMessage.message_id == item.key)
+        .where(
+            ReceivedStatusMessage.model_id == message.model_id, ReceivedStatusMessage.message_id == item.key
+        )
         .values(result_status=now)
         .execution_options(synchronize_session=False)
     )

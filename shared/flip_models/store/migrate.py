@@ -17,7 +17,7 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Upgrade the database to ``revision``; returns the revision it is at afterwards."""
-    with engine.begin() as connection:
+    with engine.connect() as connection:  # each revision commits its own transaction (env.py)
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
@@ -26,7 +26,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
 
 def downgrade(engine: Engine, revision: str) -> str | None:
     """Downgrade the database to ``revision`` (``base`` empties it)."""
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, revision)

@@ -173,8 +173,15 @@ class ModelsAudit(Base):
 
 
 class FLLogs(Base):
+    """A log line or typed event of a model. ``message_id`` is the idempotency key of the FL message
+    that wrote it, unique per model; ``message_digest`` fingerprints that message's body, so that a
+    key reused with another body is told apart from a redelivery (SPEC §5)."""
+
     __tablename__ = "fl_logs"
-    __table_args__ = (Index("ix_fl_logs_model_id_log_date_id", "model_id", "log_date", "id"),)
+    __table_args__ = (
+        Index("ix_fl_logs_model_id_log_date_id", "model_id", "log_date", "id"),
+        UniqueConstraint("model_id", "message_id"),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model.id"), nullable=False)
@@ -186,14 +193,21 @@ class FLLogs(Base):
     event_type: Mapped[str | None] = mapped_column(Text)
     global_round: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
-    message_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    message_id: Mapped[str | None] = mapped_column(Text)
+    message_digest: Mapped[str | None] = mapped_column(Text)
 
 
 class FLMetrics(Base):
+    """One value of one metric; ``message_id`` and ``message_digest`` as in :class:`FLLogs`."""
+
     __tablename__ = "fl_metrics"
+    __table_args__ = (
+        Index("ix_fl_metrics_model_id_timestamp", "model_id", "timestamp"),
+        UniqueConstraint("model_id", "message_id"),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model.id"), nullable=False, index=True)
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model.id"), nullable=False)
     trust: Mapped[uuid.UUID] = mapped_column(ForeignKey("trust.id"), nullable=False)
     fl_client_name: Mapped[str] = mapped_column(Text, nullable=False)
     global_round: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -204,7 +218,8 @@ class FLMetrics(Base):
     )
     x_value: Mapped[float] = mapped_column(Double, nullable=False)
     timestamp: Mapped[datetime] = _created_at()
-    message_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    message_id: Mapped[str | None] = mapped_column(Text)
+    message_digest: Mapped[str | None] = mapped_column(Text)
 
 
 class FLNets(Base):
@@ -218,7 +233,11 @@ class FLNets(Base):
 
 class FLJob(Base):
     __tablename__ = "fl_job"
-    __table_args__ = (Index("ix_fl_job_model_id_created", "model_id", "created"),)
+    __table_args__ = (
+        Index("ix_fl_job_model_id_created", "model_id", "created"),
+        # The queue: QUEUED jobs in order (queue positions are ranks along this index).
+        Index("ix_fl_job_queued", "created", "id", postgresql_where=text("status = 'QUEUED'")),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model.id"), nullable=False)
@@ -248,17 +267,61 @@ class FLScheduler(Base):
 
 
 class ReceivedStatusMessage(Base):
-    """An ``fl-status`` message already applied, by idempotency key (``event_id`` or SQS message id).
-
-    Written in the same transaction as the transition, so a redelivered message changes nothing.
+    """An ``fl-status`` message already applied, by its model and idempotency key (``event_id`` or
+    SQS message id). Written in the same transaction as the transition, so a redelivered message
+    changes nothing; ``status`` tells a reused key with another body apart from a redelivery.
     """
 
     __tablename__ = "fl_status_message"
 
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model.id", ondelete="CASCADE"), primary_key=True)
     message_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    model_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("model.id", ondelete="CASCADE"), nullable=False, index=True
-    )
     status: Mapped[ModelStatus] = mapped_column(_enum(ModelStatus, "requested_status"), nullable=False)
     result_status: Mapped[ModelStatus | None] = mapped_column(_enum(ModelStatus, "result_status"))
     received_at: Mapped[datetime] = _created_at()
+
+
+class FLJobTrust(Base):
+    """The roster of a run: the trusts an ``fl_job`` was dispatched to."""
+
+    __tablename__ = "fl_job_trust"
+
+    fl_job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fl_job.id"), primary_key=True)
+    trust_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trust.id"), primary_key=True)
+
+
+class UserProfile(Base):
+    """A person's display name (``user_id`` is the Cognito ``sub``)."""
+
+    __tablename__ = "user_profile"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    organisation: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+
+
+class Query(Base):
+    """A project's cohort query; the latest by ``created`` is the project's query."""
+
+    __tablename__ = "queries"
+    __table_args__ = (Index("ix_queries_project_id_created", "project_id", "created"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    query: Mapped[str] = mapped_column(Text, nullable=False)
+    created: Mapped[datetime] = _created_at()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id"), nullable=False)
+
+
+class UploadedFile(Base):
+    """A file a researcher uploaded for a model (written by FLIP's file service)."""
+
+    __tablename__ = "uploaded_files"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    size: Mapped[float | None] = mapped_column(Double)
+    type: Mapped[str | None] = mapped_column(Text)
+    tag: Mapped[str | None] = mapped_column(Text)
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model.id"), nullable=False, index=True)
