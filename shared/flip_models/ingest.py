@@ -583,10 +583,32 @@ def _dead_letter(
         metric.add_dimension(name="reason", value=outcome.kind.value)
 
 
+def _outcome_text(outcome: Outcome | None, retried: bool, behind_a_failure: bool = False) -> str:
+    """One message's fate in a few words: ``applied``, ``duplicate``, ``dead-lettered: <reason>`` or
+    ``retry: <cause>``. ``retried``: it is in ``batchItemFailures``; ``behind_a_failure``: a FIFO
+    batch's earlier message failed, so this one was not settled (whatever its outcome)."""
+    if retried:
+        if isinstance(outcome, Retry):
+            cause = outcome.reason
+        elif behind_a_failure:
+            cause = "an earlier message of the FIFO batch failed"
+        elif isinstance(outcome, Rejected):
+            cause = "dead-letter queue unavailable"
+        else:
+            cause = "reported as failed"
+        return f"retry: {truncate(cause, 120)}"
+    if isinstance(outcome, Applied):
+        return "duplicate" if outcome.duplicate else "applied"
+    if isinstance(outcome, Rejected):
+        return f"dead-lettered: {truncate(outcome.reason, 120)}"
+    return "no outcome"  # cannot happen: a record without an outcome is always retried
+
+
 def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: PartialItemFailureResponse) -> None:
     applied = [outcome for outcome in outcomes.values() if isinstance(outcome, Applied)]
     duplicates = sum(outcome.duplicate for outcome in applied)
-    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    failed_in_order = [item["itemIdentifier"] for item in response["batchItemFailures"]]
+    failed = set(failed_in_order)
     retried = len(failed)
     metrics.add_dimension(name="queue", value=queue.name)
     metrics.add_metric(name="FLMessagesApplied", unit=MetricUnit.Count, value=len(applied) - duplicates)
@@ -607,5 +629,11 @@ def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: Partia
             ),
             "retried": retried,
             "retry_reasons": reasons,
+            "outcomes": {  # the local stack prints a line per message from this
+                message_id: _outcome_text(
+                    outcome, message_id in failed, queue.fifo and message_id in failed_in_order[1:]
+                )
+                for message_id, outcome in outcomes.items()
+            },
         },
     )

@@ -1,0 +1,123 @@
+"""Each message's fate in the batch summary line (its ``outcomes`` field), which the local stack prints:
+``applied``, ``duplicate``, ``dead-lettered: <reason>`` or ``retry: <cause>``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from flip_models import ingest
+from flip_models.enums import ModelStatus
+from flip_models.errors import DatabaseUnavailableError
+from flip_models.settings import get_settings
+from flip_models.tables import Model
+from tests.builders import Given
+from tests.handlers.conftest import DeadLetterQueue, invoke
+from tests.sqs_events import bodies_event, failed_ids
+
+
+def outcomes(caplog: pytest.LogCaptureFixture) -> dict[str, str]:
+    [summary] = [r for r in caplog.records if r.getMessage() == "FL message batch processed"]
+    found: dict[str, str] = summary.__dict__["outcomes"]
+    return found
+
+
+def ids(event: dict[str, Any]) -> list[str]:
+    return [record["messageId"] for record in event["Records"]]
+
+
+def test_applied_duplicate_and_dead_lettered_messages_each_get_their_line(
+    given: Given, logs_dlq: DeadLetterQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    trust = given.trust(code="GSTT", slot="Trust_1")
+    model = given.model(trusts=[trust])
+    line = {"model_id": str(model.id), "fl_client_name": "Trust_1", "log": "Loaded.", "event_id": "k1"}
+    event_ = {"model_id": str(model.id), "event_type": "ROUND_STARTED"}
+    event = bodies_event(
+        [
+            line,
+            line,  # the same key again in the batch
+            event_,  # no round
+            event_ | {"fl_client_name": "Trust_9", "global_round": 1},
+        ],
+        queue="fl-logs-dev",
+    )
+
+    invoke("fl_logs", event)
+
+    first, again, no_round, stranger = ids(event)
+    assert outcomes(caplog) == {
+        first: "applied",
+        again: "duplicate",
+        no_round: "dead-lettered: global_round: required when event_type is set",
+        stranger: "dead-lettered: fl_client_name: FL client 'Trust_9' resolves to no trust",
+    }
+
+
+def test_a_rejection_that_cannot_reach_the_dead_letter_queue_is_a_retry(
+    given: Given, aws: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
+    get_settings.cache_clear()
+    event = bodies_event(["not json"], queue="fl-metrics-dev")
+
+    invoke("fl_metrics", event)
+
+    assert outcomes(caplog) == {ids(event)[0]: "retry: dead-letter queue unavailable"}
+
+
+def test_in_a_fifo_batch_what_follows_a_failure_is_retried_with_its_cause(
+    given: Given,
+    session: Session,
+    status_dlq: DeadLetterQueue,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = given.model(status=ModelStatus.INITIATED)
+    real_update = ingest.update_model_status
+
+    def flaky(model_id: uuid.UUID, new: ModelStatus, session: Session) -> ModelStatus | None:
+        if new == ModelStatus.ERROR:
+            raise DatabaseUnavailableError("the database did not answer in time; try again")
+        return real_update(model_id, new, session)
+
+    monkeypatch.setattr(ingest, "update_model_status", flaky)
+    status = {"model_id": str(model.id)}
+    event = bodies_event(
+        [status | {"status": "PREPARED"}, status | {"status": "ERROR"}, status | {"status": "STOPPED"}, "{"],
+        queue="fl-status-dev.fifo",
+    )
+
+    response = invoke("fl_status", event)
+
+    prepared, error, stopped, broken = ids(event)
+    assert failed_ids(response) == [error, stopped, broken]
+    assert outcomes(caplog) == {
+        prepared: "applied",
+        error: "retry: the database did not answer in time; try again",
+        stopped: "retry: the database did not answer in time; try again",
+        broken: "retry: an earlier message of the FIFO batch failed",
+    }
+
+
+def test_a_fifo_message_applied_behind_a_failed_dead_letter_is_retried_too(
+    given: Given, aws: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
+    get_settings.cache_clear()
+    model: Model = given.model(status=ModelStatus.PREPARED)
+    event = bodies_event(
+        [{"model_id": str(model.id), "status": "PENDING"}, {"model_id": str(model.id), "status": "RUNNING"}],
+        queue="fl-status-dev.fifo",
+    )
+
+    invoke("fl_status", event)
+
+    pending, running = ids(event)
+    assert outcomes(caplog) == {
+        pending: "retry: dead-letter queue unavailable",
+        running: "retry: an earlier message of the FIFO batch failed",
+    }
