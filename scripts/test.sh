@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: install from scratch, make sure PostgreSQL and LocalStack are up, lint,
-# type-check, test (the FL servers' client on Python 3.9 as well as on the project's Python). Each pytest run creates (and drops) a database of its own on FLIP_TEST_PG's
-# server; the SQS integration tests use LocalStack (no Docker), started here and stopped on exit.
+# type-check, test (the FL servers' client on Python 3.9 as well as on the project's Python). Each
+# pytest run creates (and drops) a database of its own on FLIP_TEST_PG's server; the SQS integration
+# tests use LocalStack (no Docker), started here and stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

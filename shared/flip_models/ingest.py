@@ -583,25 +583,23 @@ def _dead_letter(
         metric.add_dimension(name="reason", value=outcome.kind.value)
 
 
-def _outcome_text(outcome: Outcome | None, retried: bool, behind_a_failure: bool = False) -> str:
+def _outcome_text(outcome: Outcome, retried: bool, behind_a_failure: bool) -> str:
     """One message's fate in a few words: ``applied``, ``duplicate``, ``dead-lettered: <reason>`` or
-    ``retry: <cause>``. ``retried``: it is in ``batchItemFailures``; ``behind_a_failure``: a FIFO
-    batch's earlier message failed, so this one was not settled (whatever its outcome)."""
-    if retried:
-        if isinstance(outcome, Retry):
-            cause = outcome.reason
-        elif behind_a_failure:
-            cause = "an earlier message of the FIFO batch failed"
-        elif isinstance(outcome, Rejected):
-            cause = "dead-letter queue unavailable"
-        else:
-            cause = "reported as failed"
-        return f"retry: {truncate(cause, 120)}"
-    if isinstance(outcome, Applied):
+    ``retry: <cause>``. ``retried``: it is in ``batchItemFailures``; ``behind_a_failure``: an earlier
+    message of its FIFO batch failed, so this one was not settled, whatever its outcome."""
+    if isinstance(outcome, Applied) and not retried:
         return "duplicate" if outcome.duplicate else "applied"
-    if isinstance(outcome, Rejected):
+    if isinstance(outcome, Rejected) and not retried:
         return f"dead-lettered: {truncate(outcome.reason, 120)}"
-    return "no outcome"  # cannot happen: a record without an outcome is always retried
+    if isinstance(outcome, Retry):
+        cause = outcome.reason
+    elif behind_a_failure:
+        cause = "an earlier message of the FIFO batch failed"
+    elif isinstance(outcome, Rejected):
+        cause = "dead-letter queue unavailable"
+    else:
+        cause = "reported as failed"
+    return f"retry: {truncate(cause, 120)}"
 
 
 def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: PartialItemFailureResponse) -> None:

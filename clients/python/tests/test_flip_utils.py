@@ -149,3 +149,22 @@ def test_without_a_reporter_the_queues_come_from_the_environment(
     flip.update_status(MODEL, ModelStatus.RESULTS_UPLOADED)
 
     assert [m["body"]["status"] for m in queues.received(queues.status)] == ["RESULTS_UPLOADED"]
+
+
+def test_the_signatures_can_be_read_at_run_time_on_every_supported_python() -> None:
+    """Frameworks read a component's type hints; on 3.9, ``X | None`` cannot be evaluated."""
+    import typing
+
+    for function in (
+        FLIPReporter.__init__,
+        FLIPReporter.update_status,
+        FLIPReporter.send_metrics,
+        FLIPReporter.send_event,
+        FLIPReporter.send_handled_exception,
+        FLIPReporter.from_environment,
+        HubCallsOverSQS.__init__,
+        HubCallsOverSQS.send_metrics,
+        HubCallsOverSQS.send_event,
+        HubCallsOverSQS.send_handled_exception,
+    ):
+        assert typing.get_type_hints(function)

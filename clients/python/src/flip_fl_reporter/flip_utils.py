@@ -19,7 +19,7 @@ To know whether SQS accepted a message, call ``self.reporter`` (a :class:`FLIPRe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from flip_fl_reporter.reporter import FLIPReporter
 
@@ -29,7 +29,7 @@ class HubCallsOverSQS:
     signatures of ``FLIPStandardProd`` (both the older ``round`` and the newer ``global_round``,
     ``x_value``, ``x_label`` of ``send_metrics``)."""
 
-    def __init__(self, *args: Any, reporter: FLIPReporter | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reporter: Optional[FLIPReporter] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reporter = reporter if reporter is not None else FLIPReporter.from_environment()
 
@@ -42,24 +42,17 @@ class HubCallsOverSQS:
         model_id: str,
         label: str,
         value: float,
-        global_round: int | None = None,
-        x_value: float | None = None,
-        x_label: str | None = None,
+        global_round: Optional[int] = None,
+        x_value: Optional[float] = None,
+        x_label: Optional[str] = None,
         *,
-        round: int | None = None,  # older flip-utils' name of global_round
+        round: Optional[int] = None,  # older flip-utils' name of global_round
     ) -> None:
-        self.reporter.send_metrics(
-            model_id,
-            client_name,
-            label,
-            value,
-            global_round if global_round is not None else round,
-            x_value=x_value,
-            x_label=x_label,
-        )
+        chosen: Any = global_round if global_round is not None else round  # None: logged, not sent
+        self.reporter.send_metrics(model_id, client_name, label, value, chosen, x_value, x_label)
 
     def send_handled_exception(
-        self, formatted_exception: str, client_name: str | None, model_id: str
+        self, formatted_exception: str, client_name: Optional[str], model_id: str
     ) -> None:
         self.reporter.send_handled_exception(model_id, client_name, formatted_exception)
 
@@ -67,9 +60,9 @@ class HubCallsOverSQS:
         self,
         model_id: str,
         event_type: Any,
-        global_round: int | None = None,
-        client_name: str | None = None,
-        details: dict[str, Any] | None = None,
+        global_round: Optional[int] = None,
+        client_name: Optional[str] = None,
+        details: Optional[dict[str, Any]] = None,
         success: bool = True,
     ) -> None:
         self.reporter.send_event(

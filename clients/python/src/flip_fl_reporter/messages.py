@@ -23,7 +23,7 @@ import operator
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Optional
 
 from flip_fl_reporter.rules import Invalid, broken_rule
 
@@ -49,7 +49,7 @@ class Outgoing:
     queue: str
     body: str
     event_id: str
-    group_id: str | None = None
+    group_id: Optional[str] = None
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -97,7 +97,7 @@ def text(value: Any, field: str) -> str:
     return value
 
 
-def optional_text(value: Any, field: str) -> str | None:
+def optional_text(value: Any, field: str) -> Optional[str]:
     return None if value is None else text(value, field)
 
 
@@ -118,7 +118,7 @@ def integer(value: Any, field: str) -> int:
     return int(number)
 
 
-def optional_integer(value: Any, field: str) -> int | None:
+def optional_integer(value: Any, field: str) -> Optional[int]:
     return None if value is None else integer(value, field)
 
 
@@ -132,7 +132,7 @@ def number(value: Any, field: str) -> float:
         raise Invalid(field, "must be a number") from None
 
 
-def optional_number(value: Any, field: str) -> float | None:
+def optional_number(value: Any, field: str) -> Optional[float]:
     return None if value is None else number(value, field)
 
 
@@ -153,7 +153,7 @@ def _json_scalar(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def details_object(value: Any) -> Body | None:
+def details_object(value: Any) -> Optional[Body]:
     """``details`` as plain JSON values (string keys; numbers from numpy or torch converted)."""
     if value is None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import threading
@@ -9,7 +10,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, Optional, SupportsFloat, SupportsIndex, Union
 
 from flip_fl_reporter.messages import (
     Body,
@@ -43,6 +44,11 @@ ENVIRONMENT: Final = {
 
 _WHAT = {"logs": "log", "metrics": "metric", "status": "status"}
 
+#: A model id: a UUID, or its text in any form ``uuid.UUID`` reads.
+ModelId = Union[str, uuid.UUID]
+#: A name, or an enum member whose value is the name (flip-utils' ``ModelStatus``, ``FLLogEvent``).
+Name = Union[str, enum.Enum]
+
 
 class FLIPReporter:
     """Sends an FL server's statuses, metrics, round events and errors to the model service's queues.
@@ -71,8 +77,8 @@ class FLIPReporter:
         metrics_queue_url: str,
         status_queue_url: str,
         sqs_client: Any = None,
-        run_id: str | None = None,
-        spool_dir: str | os.PathLike[str] | None = None,
+        run_id: Optional[str] = None,
+        spool_dir: Union[str, os.PathLike[str], None] = None,
     ) -> None:
         urls = {"logs": logs_queue_url, "metrics": metrics_queue_url, "status": status_queue_url}
         for queue, url in urls.items():
@@ -81,8 +87,12 @@ class FLIPReporter:
         if not status_queue_url.endswith(".fifo"):
             raise ValueError("status_queue_url: must be the FIFO status queue (its name ends in .fifo)")
         self.run_id: str = str(run_id) if run_id is not None else uuid.uuid4().hex
-        client = sqs_client if sqs_client is not None else default_sqs_client(logs_queue_url)
-        self._sender = Sender(client, urls)
+        if sqs_client is None:
+            try:
+                sqs_client = default_sqs_client(logs_queue_url)
+            except Exception as error:  # e.g. no region for a local endpoint
+                raise ValueError(f"cannot make an SQS client for {logs_queue_url}: {error}") from error
+        self._sender = Sender(sqs_client, urls)
         self._spool = Spool(Path(spool_dir)) if spool_dir is not None else None
         self._lock = threading.Lock()
         self._clock: Callable[[], float] = time.monotonic
@@ -91,7 +101,7 @@ class FLIPReporter:
 
     @classmethod
     def from_environment(
-        cls, environ: Mapping[str, str] | None = None, *, sqs_client: Any = None
+        cls, environ: Optional[Mapping[str, str]] = None, *, sqs_client: Any = None
     ) -> FLIPReporter:
         """A reporter configured by ``FLIP_FL_LOGS_QUEUE_URL``, ``FLIP_FL_METRICS_QUEUE_URL``,
         ``FLIP_FL_STATUS_QUEUE_URL`` and, optionally, ``FLIP_FL_RUN_ID`` and ``FLIP_FL_SPOOL_DIR``."""
@@ -112,22 +122,22 @@ class FLIPReporter:
 
     # --- the four hub calls ------------------------------------------------------------------------
 
-    def update_status(self, model_id: Any, status: Any) -> bool:
+    def update_status(self, model_id: ModelId, status: Name) -> bool:
         """The model's status (a ``ModelStatus`` or its name; never ``PENDING``), in order per model."""
         return self._submit("status", lambda: status_body(model_id, status))
 
     def send_metrics(
         self,
-        model_id: Any,
-        fl_client_name: Any,
-        label: Any,
-        result: Any,
-        global_round: Any,
-        x_value: Any = None,
-        x_label: Any = None,
+        model_id: ModelId,
+        fl_client_name: str,
+        label: str,
+        result: SupportsFloat,
+        global_round: SupportsIndex,
+        x_value: Optional[SupportsFloat] = None,
+        x_label: Optional[str] = None,
     ) -> bool:
         """One value of a metric for one FL client (``global_round`` ≥ 0; ``x_value`` defaults to the
-        round and ``x_label`` to 'Global Round' in the service)."""
+        round and ``x_label`` to 'Global Round' in the service). Numbers may be numpy or torch scalars."""
         return self._submit(
             "metrics",
             lambda: metric_body(model_id, fl_client_name, label, result, global_round, x_value, x_label),
@@ -135,11 +145,11 @@ class FLIPReporter:
 
     def send_event(
         self,
-        model_id: Any,
-        event_type: Any,
-        global_round: Any = None,
-        details: Any = None,
-        fl_client_name: Any = None,
+        model_id: ModelId,
+        event_type: Name,
+        global_round: Optional[SupportsIndex] = None,
+        details: Optional[Mapping[str, Any]] = None,
+        fl_client_name: Optional[str] = None,
         success: bool = True,
     ) -> bool:
         """A typed round event (``global_round`` ≥ 1, except ``JOB_WAITING_FOR_RESOURCES``); a null
@@ -148,13 +158,13 @@ class FLIPReporter:
             "logs", lambda: event_body(model_id, event_type, global_round, details, fl_client_name, success)
         )
 
-    def send_handled_exception(self, model_id: Any, fl_client_name: Any, log: Any) -> bool:
+    def send_handled_exception(self, model_id: ModelId, fl_client_name: Optional[str], log: str) -> bool:
         """An FL client's error text (``success`` false), cut as the service stores it (SPEC §5)."""
         return self._submit("logs", lambda: handled_exception_body(model_id, fl_client_name, log))
 
     def flush(self) -> int:
         """Send what waits in the spool now (whatever the hold-off); returns how many messages still
-        wait (0: all sent, or no spool)."""
+        wait (0: all sent, or no spool; -1: the spool cannot be read)."""
         if self._spool is None:
             return 0
         try:

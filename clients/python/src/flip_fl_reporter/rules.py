@@ -21,7 +21,7 @@ import json
 import math
 import uuid
 from collections.abc import Mapping
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, Optional
 
 #: Largest value of a PostgreSQL ``integer`` column (``global_round``), and the smallest.
 MAX_ROUND: Final = 2_147_483_647
@@ -96,14 +96,14 @@ def _event_id(body: Mapping[str, Any]) -> None:
         raise Invalid("event_id", f"at most {MAX_EVENT_ID_LENGTH} characters")
 
 
-def _optional_text(body: Mapping[str, Any], field: str) -> str | None:
+def _optional_text(body: Mapping[str, Any], field: str) -> Optional[str]:
     value = body.get(field)
     if value is not None and not isinstance(value, str):
         raise Invalid(field, "must be a string")
     return value
 
 
-def _optional_int(body: Mapping[str, Any], field: str) -> int | None:
+def _optional_int(body: Mapping[str, Any], field: str) -> Optional[int]:
     value = body.get(field)
     if value is None:
         return None
@@ -124,7 +124,7 @@ def _label(body: Mapping[str, Any], field: str, required: bool) -> None:
         raise Invalid(field, f"1 to {MAX_LABEL_LENGTH} characters")
 
 
-def _finite(body: Mapping[str, Any], field: str) -> float | None:
+def _finite(body: Mapping[str, Any], field: str) -> Optional[float]:
     value = body.get(field)
     if value is None:
         return None
@@ -166,7 +166,7 @@ def check_log(body: Mapping[str, Any]) -> None:
             raise Invalid("details", f"{size} bytes as JSON, at most {MAX_DETAILS_BYTES} allowed")
 
 
-def _check_event(event_type: str, global_round: int | None) -> None:
+def _check_event(event_type: str, global_round: Optional[int]) -> None:
     name = event_type.strip()
     if not name:
         raise Invalid("event_type", "must not be blank")
@@ -223,7 +223,7 @@ CHECKS: Final[dict[str, Callable[[Mapping[str, Any]], None]]] = {
 }
 
 
-def broken_rule(queue: str, body: Any) -> Invalid | None:
+def broken_rule(queue: str, body: Any) -> Optional[Invalid]:
     """The first rule of ``queue`` (``logs``, ``metrics`` or ``status``) that ``body`` breaks, or None."""
     if not isinstance(body, Mapping):
         return Invalid("body", "must be a JSON object")

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, Optional
 from urllib.parse import urlparse
 
 from flip_fl_reporter.messages import Outgoing
@@ -71,7 +71,7 @@ class Result:
     message itself (``refused``: sending it again cannot help)."""
 
     sent: bool
-    error: str | None = None
+    error: Optional[str] = None
     refused: bool = False
 
 
@@ -106,7 +106,7 @@ class Sender:
         endpoint is down or refusing, and each further call would cost the FL loop as much again.
         """
         self.call_failed = False
-        results: list[Result | None] = [None] * len(messages)
+        results: list[Optional[Result]] = [None] * len(messages)
         for queue in ("logs", "metrics"):
             indexes = [i for i, message in enumerate(messages) if message.queue == queue]
             start = 0
