@@ -7,10 +7,11 @@ run:        ## install, then the local stack (flip-models dev): API :3000, SQS p
 test:       ## install, then ruff + mypy + pytest against a fresh PostgreSQL database
 	bash scripts/test.sh
 
-lint:       ## ruff and mypy only
+lint:       ## ruff and mypy only (mypy of clients/python in its Python 3.9 venv)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	bash scripts/client.sh mypy
 
 bench:      ## the benchmarks (flip-models bench): table on stdout, figures in bench/results.json
 	.venv/bin/flip-models bench
@@ -23,4 +24,4 @@ format:
 	.venv/bin/ruff check --fix .
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .aws-sam clients/python/.venv

@@ -7,9 +7,9 @@ ensure_venv() {
     echo "== creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv .venv
   fi
-  echo "== installing the project and its dev tools into .venv"
+  echo "== installing the project, its dev tools and the FL servers' client into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' -e clients/python
 }
 
 # Start the machine's PostgreSQL cluster when nothing answers on 127.0.0.1:5432.

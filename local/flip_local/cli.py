@@ -65,6 +65,13 @@ def _send(args: argparse.Namespace) -> int:
     return code
 
 
+def _dlq(args: argparse.Namespace) -> int:
+    from flip_local.dead_letters import main as dead_letters
+
+    code: int = dead_letters(args.queue, args.redrive)
+    return code
+
+
 def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -93,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")
     send.add_argument("--queue", help="logical id of the queue (default: the one of the function)")
     send.set_defaults(run=_send)
+    dlq = commands.add_parser("dlq", help="list the local stack's dead letters with their reasons")
+    dlq.add_argument("queue", nargs="?", help="logs, metrics or status (or a queue name); default: all")
+    dlq.add_argument("--redrive", action="store_true", help="move the dead letters back to their queue")
+    dlq.set_defaults(run=_dlq)
     bench = commands.add_parser("bench", help="benchmarks against floors measured in the same run")
     bench.add_argument("--quick", action="store_true", help="a small run (tiny data, no 1M-row step)")
     bench.add_argument("--out", help="where to write the JSON results (default bench/results.json)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import multiprocessing
 import os
 import sys
@@ -67,6 +68,39 @@ def load_module(path: Path, unique_name: str) -> ModuleType:
     return module
 
 
+class _OutcomeCapture(logging.Handler):
+    """Keeps the per-message ``outcomes`` of the FL consumers' batch summary line (``applied``,
+    ``duplicate``, ``dead-lettered: …``, ``retry: …``), for the poller to print a line per message."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.outcomes: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = getattr(record, "outcomes", None)
+        if isinstance(found, Mapping):
+            self.outcomes.update({str(key): str(value) for key, value in found.items()})
+
+    def take(self) -> dict[str, str]:
+        taken, self.outcomes = self.outcomes, {}
+        return taken
+
+
+def _capture_outcomes(service: str) -> _OutcomeCapture:
+    """Attach an :class:`_OutcomeCapture` to the function's Powertools logger (named after the
+    service). The summary is logged at INFO, below the local default level (WARNING): the logger is
+    opened to INFO for the capture only, its own handlers keep the level they had, so what the
+    worker prints is unchanged."""
+    service_logger = logging.getLogger(service)
+    level = service_logger.getEffectiveLevel()
+    for handler in service_logger.handlers:
+        handler.setLevel(max(handler.level, level))
+    service_logger.setLevel(min(level, logging.INFO))
+    capture = _OutcomeCapture()
+    service_logger.addHandler(capture)
+    return capture
+
+
 def _serve(
     code_uri: str,
     handler: str,
@@ -84,6 +118,7 @@ def _serve(
     except Exception:
         connection.send(("init_error", traceback.format_exc()))
         return
+    capture = _capture_outcomes(environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
     connection.send(("ready", None))
     while True:
         try:
@@ -92,10 +127,13 @@ def _serve(
             return
         context = LocalContext.start(name, timeout)
         try:
-            connection.send(("ok", function(event, context)))
+            result = function(event, context)
         except Exception as error:
             traceback.print_exc()
-            connection.send(("error", {"errorType": type(error).__name__, "errorMessage": str(error)}))
+            capture.take()
+            connection.send(("error", {"errorType": type(error).__name__, "errorMessage": str(error)}, {}))
+        else:
+            connection.send(("ok", result, capture.take()))
 
 
 class InvocationError(RuntimeError):
@@ -132,6 +170,12 @@ class FunctionWorker:
         return parent
 
     def invoke(self, event: Any) -> Any:
+        """The function's result (raises :class:`InvocationError` for a function error)."""
+        return self.invoke_reporting(event)[0]
+
+    def invoke_reporting(self, event: Any) -> tuple[Any, dict[str, str]]:
+        """The function's result, and each SQS message's outcome by message id as the FL consumers
+        logged it (empty for other functions)."""
         with self._lock:
             connection = self._connection if self._process and self._process.is_alive() else None
             connection = connection or self._start()
@@ -140,13 +184,13 @@ class FunctionWorker:
                 self.stop()
                 raise InvocationError(f"{self.name}: timed out after {self.timeout} s")
             try:
-                status, result = connection.recv()
+                status, result, outcomes = connection.recv()
             except EOFError:
                 self.stop()
                 raise InvocationError(f"{self.name}: the worker process died") from None
             if status != "ok":
                 raise InvocationError(f"{self.name}: {result['errorType']}: {result['errorMessage']}")
-            return result
+            return result, outcomes
 
     def stop(self) -> None:
         if self._connection is not None:

@@ -69,7 +69,7 @@ def create_queues(
     while pending:
         progressed = False
         for logical_id, spec in list(pending.items()):
-            target = _dead_letter_target(spec)
+            target = dead_letter_target(spec)
             if target is not None and target not in created:
                 continue
             created[logical_id] = _create(client, template, spec, created, overrides or {}, name_prefix)
@@ -80,7 +80,8 @@ def create_queues(
     return created
 
 
-def _dead_letter_target(spec: QueueSpec) -> str | None:
+def dead_letter_target(spec: QueueSpec) -> str | None:
+    """The logical id of the queue's dead-letter queue (its ``RedrivePolicy``), or None."""
     redrive = spec.properties.get("RedrivePolicy")
     if not redrive:
         return None
@@ -150,14 +151,16 @@ def poll_once(
     client: Any,
     queue: LocalQueue,
     batch_size: int,
-    invoke: Callable[[dict[str, Any]], Any],
+    invoke: Callable[[dict[str, Any]], tuple[Any, Mapping[str, str]]],
     wait_seconds: int = 1,
-    report: Callable[[str, bool], None] | None = None,
+    report: Callable[[str, str], None] | None = None,
 ) -> tuple[int, int]:
     """Receive one batch, invoke, delete what succeeded; returns (received, deleted).
 
     A function error leaves the whole batch to come back after the visibility timeout; a partial
-    batch response leaves only the reported ``batchItemFailures``.
+    batch response leaves only the reported ``batchItemFailures``. ``report`` gets each message's
+    id and outcome: as the function logged it (``applied``, ``duplicate``, ``dead-lettered:
+    <reason>``, ``retry: <cause>``), else what the poller saw.
     """
     response = client.receive_message(
         QueueUrl=queue.url,
@@ -170,17 +173,20 @@ def poll_once(
     if not messages:
         return 0, 0
     try:
-        result = invoke(lambda_sqs_event(messages, queue))
-    except InvocationError:
+        result, outcomes = invoke(lambda_sqs_event(messages, queue))
+    except InvocationError as error:
+        cause = str(error).splitlines()[0]
         for message in messages:
             if report is not None:
-                report(message["MessageId"], False)
+                report(message["MessageId"], f"retry: the function failed ({cause})")
         return len(messages), 0
     failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
     done = [m for m in messages if m["MessageId"] not in failed]
     for message in messages:
         if report is not None:
-            report(message["MessageId"], message["MessageId"] not in failed)
+            failed_here = message["MessageId"] in failed
+            seen = "retry: reported as failed" if failed_here else "deleted (no outcome logged)"
+            report(message["MessageId"], outcomes.get(message["MessageId"], seen))
     for start in range(0, len(done), 10):
         chunk = done[start : start + 10]
         client.delete_message_batch(
@@ -227,13 +233,12 @@ class Poller(threading.Thread):
                     f"{deleted} done, {received - deleted} left for retry"
                 )
 
-    def _report(self, message_id: str, done: bool) -> None:
-        outcome = "done (applied, or in the DLQ with its reason)" if done else "left for retry"
+    def _report(self, message_id: str, outcome: str) -> None:
         self.log(f"  {self.queue.name} message {message_id}: {outcome}")
 
-    def _invoke(self, event: dict[str, Any]) -> Any:
+    def _invoke(self, event: dict[str, Any]) -> tuple[Any, dict[str, str]]:
         try:
-            return self.worker.invoke(event)
+            return self.worker.invoke_reporting(event)
         except InvocationError as error:
             self.log(f"  {error}")
             raise

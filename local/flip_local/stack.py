@@ -23,16 +23,42 @@ from typing import Any
 from flip_local.api_gateway import BoundRoute, make_server, swagger_pages
 from flip_local.postgres import EmbeddedPostgres
 from flip_local.runtime import FunctionWorker
-from flip_local.sqs import LocalQueue, Poller, create_queues, sqs_client
+from flip_local.sqs import REGION, LocalQueue, Poller, create_queues, sqs_client
 from flip_local.template import ROOT, FunctionSpec, Template, load_template
 
 STATE_DIR = ROOT / ".local"
 STAGE = "local"
+#: The variables an FL server's reporter (clients/python) reads its queue URLs from, by the folder
+#: of the function that consumes the queue.
+FL_QUEUE_VARIABLES = {
+    "fl_logs": "FLIP_FL_LOGS_QUEUE_URL",
+    "fl_metrics": "FLIP_FL_METRICS_QUEUE_URL",
+    "fl_status": "FLIP_FL_STATUS_QUEUE_URL",
+}
 
 
 def state_file() -> Path:
     """Where a running stack tells ``flip-models send`` its queues (``FLIP_LOCAL_STATE`` overrides)."""
     return Path(os.environ.get("FLIP_LOCAL_STATE") or STATE_DIR / "stack.json")
+
+
+def running_state() -> dict[str, Any] | None:
+    """What the running stack wrote to :func:`state_file`, or None (with a hint) when none runs."""
+    if not state_file().exists():
+        print("no local stack is running (start it with: make run)", file=sys.stderr)
+        return None
+    state: dict[str, Any] = json.loads(state_file().read_text())
+    return state
+
+
+def fl_queue_urls(template: Template, queues: Mapping[str, LocalQueue]) -> dict[str, str]:
+    """``FLIP_FL_*_QUEUE_URL`` → the local queue each FL consumer reads."""
+    return {
+        FL_QUEUE_VARIABLES[spec.code_uri.name]: queues[source.queue].url
+        for spec in template.functions.values()
+        if spec.code_uri.name in FL_QUEUE_VARIABLES
+        for source in spec.sqs_sources
+    }
 
 
 def free_port() -> int:
@@ -76,6 +102,7 @@ class DevStack:
             "queues": {
                 q.logical_id: {"name": q.name, "url": q.url, "fifo": q.fifo} for q in self.queues.values()
             },
+            "fl_queue_urls": fl_queue_urls(template, self.queues),
             "routes": routes,
         }
         state_file().parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +246,8 @@ def run(http_port: int, sqs_port: int, seed: bool, queue_prefix: str = "") -> in
         log(f"API        {state['api_url']}  ({routes} routes; header X-Dev-User: <role or uuid>)")
         log(f"Swagger UI {state['docs_url']}")
         log(f"SQS        {state['sqs_endpoint']}  (send samples: flip-models send events/fl_metrics.json)")
+        log("FL servers  report here (flip_fl_reporter in clients/python; dead letters: flip-models dlq)")
+        print(fl_server_environment(state), flush=True)
         log("ready — Ctrl-C to stop")
         while not stopping.wait(0.5):
             pass
@@ -231,14 +260,20 @@ def run(http_port: int, sqs_port: int, seed: bool, queue_prefix: str = "") -> in
     return 0
 
 
+def fl_server_environment(state: Mapping[str, Any]) -> str:
+    """Shell lines an FL server (or a terminal) can copy: the queue URLs and the local AWS settings."""
+    lines = [f"  export {name}={url}" for name, url in sorted(state["fl_queue_urls"].items())]
+    lines.append(f"  export AWS_DEFAULT_REGION={REGION} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test")
+    return "\n".join(lines)
+
+
 def send(events_file: Path, queue_id: str | None) -> int:
     """Send the bodies of a Lambda SQS event file to the running stack's queue for that function."""
     from flip_local.sqs import send_bodies
 
-    if not state_file().exists():
-        print("no local stack is running (start it with: make run)", file=sys.stderr)
+    state = running_state()
+    if state is None:
         return 2
-    state = json.loads(state_file().read_text())
     template = load_template(parameters={"Stage": STAGE})
     if queue_id is None:
         queue_id = _queue_for_events_file(template, events_file)

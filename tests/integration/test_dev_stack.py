@@ -145,8 +145,14 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
 
     output = dev_stack.output()
     assert f"PATCH /model/{RUNNING}/status/STOPPED → 200" in output
-    assert "fl-metrics" in output
-    assert "done (applied, or in the DLQ with its reason)" in output
+    # One line per message with its fate: the 3 good samples applied, the 3 bad ones dead-lettered.
+    metric_lines = [line for line in output.splitlines() if "fl-metrics" in line and " message " in line]
+    assert sum(line.endswith(": applied") for line in metric_lines) == 3, metric_lines
+    assert sum(": dead-lettered: " in line for line in metric_lines) == 3, metric_lines
+    # The queue URLs an FL server needs, ready to copy.
+    urls = json.loads(dev_stack.state_file.read_text())["fl_queue_urls"]
+    for name in ("FLIP_FL_LOGS_QUEUE_URL", "FLIP_FL_METRICS_QUEUE_URL", "FLIP_FL_STATUS_QUEUE_URL"):
+        assert f"  export {name}={urls[name]}" in output
 
 
 def test_no_identity_is_401_like_cognito_and_docs_are_served(dev_stack: RunningStack) -> None:

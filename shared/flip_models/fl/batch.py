@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.fl.dead_letters import DeadLetter, send_dead_letter
-from flip_models.fl.messages import FLLogRecord, FLMetricRecord, FLRecord, FLStatusRecord
+from flip_models.fl.messages import FLLogRecord, FLMetricRecord, FLRecord, FLStatusRecord, truncate
 from flip_models.fl.outcomes import Applied, Item, Outcome, Rejected, Retry, parse_records
 from flip_models.fl.rows import apply_in_one_transaction, apply_logs, apply_metrics
 from flip_models.fl.statuses import apply_statuses
@@ -134,10 +134,30 @@ def _dead_letter(
         metric.add_dimension(name="reason", value=outcome.kind.value)
 
 
+def _outcome_text(outcome: Outcome, retried: bool, behind_a_failure: bool) -> str:
+    """One message's fate in a few words: ``applied``, ``duplicate``, ``dead-lettered: <reason>`` or
+    ``retry: <cause>``. ``retried``: it is in ``batchItemFailures``; ``behind_a_failure``: an earlier
+    message of its FIFO batch failed, so this one was not settled, whatever its outcome."""
+    if isinstance(outcome, Applied) and not retried:
+        return "duplicate" if outcome.duplicate else "applied"
+    if isinstance(outcome, Rejected) and not retried:
+        return f"dead-lettered: {truncate(outcome.reason, 120)}"
+    if isinstance(outcome, Retry):
+        cause = outcome.reason
+    elif behind_a_failure:
+        cause = "an earlier message of the FIFO batch failed"
+    elif isinstance(outcome, Rejected):
+        cause = "dead-letter queue unavailable"
+    else:
+        cause = "reported as failed"
+    return f"retry: {truncate(cause, 120)}"
+
+
 def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: PartialItemFailureResponse) -> None:
     applied = [outcome for outcome in outcomes.values() if isinstance(outcome, Applied)]
     duplicates = sum(outcome.duplicate for outcome in applied)
-    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    failed_in_order = [item["itemIdentifier"] for item in response["batchItemFailures"]]
+    failed = set(failed_in_order)
     retried = len(failed)
     metrics.add_dimension(name="queue", value=queue.name)
     metrics.add_metric(name="FLMessagesApplied", unit=MetricUnit.Count, value=len(applied) - duplicates)
@@ -158,5 +178,11 @@ def _summarise(queue: FLQueue, outcomes: Mapping[str, Outcome], response: Partia
             ),
             "retried": retried,
             "retry_reasons": reasons,
+            "outcomes": {  # the local stack prints a line per message from this
+                message_id: _outcome_text(
+                    outcome, message_id in failed, queue.fifo and message_id in failed_in_order[1:]
+                )
+                for message_id, outcome in outcomes.items()
+            },
         },
     )
