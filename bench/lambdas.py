@@ -50,8 +50,8 @@ def load_handler(name: str) -> Callable[[dict[str, Any], Any], Any]:
 
 
 def route_of(name: str) -> ApiRoute:
-    (route,) = functions()[name].api_routes
-    return route
+    """The function's first route (the model page's is ``GET /model/{modelId}``)."""
+    return functions()[name].api_routes[0]
 
 
 def api_event(
@@ -68,7 +68,7 @@ def api_event(
         path = path.replace("{" + key + "}", value)
     raw = json.dumps(body).encode() if body is not None else b""
     headers = {"content-type": "application/json", "accept": "application/json"}
-    claims = {"sub": str(user_id), "token_use": "id"}
+    claims = {"sub": str(user_id), "token_use": "access", "scope": "aws.cognito.signin.user.admin"}
     event: dict[str, Any] = build_proxy_event(
         route.method,
         path + (f"?{query}" if query else ""),

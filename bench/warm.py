@@ -72,7 +72,9 @@ def _calls(world: WarmWorld) -> dict[str, Callable[[int], dict[str, Any]]]:
         "get_model_trusts": lambda i: lambdas.api_event("get_model_trusts", owner, model),
         "get_model_metrics": lambda i: lambdas.api_event("get_model_metrics", owner, model),
         "get_model_logs": lambda i: lambdas.api_event("get_model_logs", owner, model),
+        "get_model_progress": lambda i: lambdas.api_event("get_model_progress", owner, model),
         "list_models": lambda i: lambdas.api_event("list_models", owner, query="pageSize=20"),
+        "list_projects": lambda i: lambdas.api_event("list_projects", owner),
         "create_model": lambda i: lambdas.api_event(
             "create_model", owner, body={"name": f"bench {i}", "projectId": str(m.project_id)}
         ),

@@ -32,3 +32,17 @@ ensure_postgres() {
   echo "PostgreSQL did not become ready on 127.0.0.1:5432" >&2
   return 1
 }
+
+# Debian's Chromium, headless, for the browser test of the local API browser (tests/integration).
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "== installing Debian's chromium (headless browser tests)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium >/dev/null; then
+    $sudo apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium >/dev/null
+  fi
+}

@@ -24,7 +24,8 @@ VERSION = "1.0.0"
 SECURITY_SCHEME = "CognitoUserPool"
 DESCRIPTION = (
     "The FLIP model service's HTTP API: one Lambda function per route behind API Gateway. "
-    "Every request carries a Cognito ID token in the Authorization header."
+    "Every request carries a Cognito user-pool access token: `Authorization: Bearer <access token>`, "
+    "as the FLIP web app sends it."
 )
 
 
@@ -67,10 +68,10 @@ def build_openapi() -> str:
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
                 SECURITY_SCHEME: {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "Authorization",
-                    "description": "Cognito user-pool ID token",
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Cognito user-pool access token (Authorization: Bearer <access token>)",
                 }
             },
         },

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_venv
 ensure_postgres
+ensure_chromium
 
 echo "== ruff"
 .venv/bin/ruff check .

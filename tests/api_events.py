@@ -1,4 +1,8 @@
-"""API Gateway REST proxy events as a Cognito user-pool authorizer delivers them, and a caller."""
+"""API Gateway REST proxy events as a Cognito user-pool authorizer delivers them, and a caller.
+
+The caller signs in as the FLIP web app does: ``Authorization: Bearer <access token>``, so the claims
+API Gateway passes on are an access token's (``token_use: access``, a ``scope``, ``client_id``).
+"""
 
 from __future__ import annotations
 
@@ -33,20 +37,25 @@ def api_event(
         path = path.replace("{" + name + "}", value)
     claims: dict[str, str] = {}
     if user_id is not None:
-        claims = {"sub": str(user_id), "email": "someone@example.org", "token_use": "id"}
+        claims = {
+            "sub": str(user_id),
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "client_id": "3n4b5urk1ft4fl3mg5e62d9ado",
+            "username": str(user_id),
+        }
         if groups:
             claims["cognito:groups"] = ",".join(groups)
+    headers = {"Origin": ORIGIN, "Content-Type": "application/json", "Accept": "application/json"}
+    if user_id is not None:
+        headers["Authorization"] = "Bearer eyJraWQiOiJleGFtcGxlIn0.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl"
     text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
     return {
         "resource": resource,
         "path": path,
         "httpMethod": method,
-        "headers": {"Origin": ORIGIN, "Content-Type": "application/json", "Accept": "application/json"},
-        "multiValueHeaders": {
-            "Origin": [ORIGIN],
-            "Content-Type": ["application/json"],
-            "Accept": ["application/json"],
-        },
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": path_parameters or None,

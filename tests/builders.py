@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from flip_models.enums import FLBackend, JobStatus, ModelAuditAction, ModelStatus, NetStatus, ProjectStatus
 from flip_models.store.tables import (
     FLJob,
+    FLJobTrust,
     FLKitSlot,
     FLLogs,
     FLMetrics,
@@ -23,7 +24,10 @@ from flip_models.store.tables import (
     Project,
     ProjectTrustIntersect,
     ProjectUserAccess,
+    Query,
     Trust,
+    UploadedFile,
+    UserProfile,
 )
 
 
@@ -109,13 +113,41 @@ class Given:
         return model
 
     def job(
-        self, model: Model, *, status: JobStatus = JobStatus.IN_PROGRESS, created: datetime | None = None
+        self,
+        model: Model,
+        *,
+        status: JobStatus = JobStatus.IN_PROGRESS,
+        created: datetime | None = None,
+        roster: Sequence[Trust] = (),
     ) -> FLJob:
+        """An ``fl_job`` of the model; ``roster``: the trusts it was dispatched to (``fl_job_trust``)."""
         job = FLJob(id=uuid.uuid4(), model_id=model.id, status=status)
         if created is not None:
             job.created = created
         self._commit(job)
+        self._commit(*(FLJobTrust(fl_job_id=job.id, trust_id=trust.id) for trust in roster))
         return job
+
+    def profile(self, user_id: uuid.UUID, name: str) -> UserProfile:
+        row = UserProfile(user_id=user_id, name=name)
+        self._commit(row)
+        return row
+
+    def query(self, project: Project, name: str, text: str, *, created: datetime | None = None) -> Query:
+        row = Query(id=uuid.uuid4(), name=name, query=text, project_id=project.id)
+        if created is not None:
+            row.created = created
+        self._commit(row)
+        return row
+
+    def uploaded_file(
+        self, model: Model, name: str, *, status: str = "COMPLETED", size: float | None = 1024.0
+    ) -> UploadedFile:
+        row = UploadedFile(
+            id=uuid.uuid4(), name=name, status=status, size=size, type="text/plain", model_id=model.id
+        )
+        self._commit(row)
+        return row
 
     def busy_scheduler(self, job: FLJob) -> FLScheduler:
         n = self._next()

@@ -1,4 +1,6 @@
-"""GET /model/{modelId}: a model's details, stage dates and trusts (read access)."""
+"""The model page (read access): ``GET /model/{modelId}``, and ``POST /step/model/{modelId}`` (no
+body), the path FLIP's web app calls; both answer the same model, its project's query, its files,
+stage dates, the roster of its newest run and its queue position."""
 
 from typing import Any
 from uuid import UUID
@@ -17,6 +19,12 @@ app = make_resolver()
 
 
 @app.get("/model/<modelId>", summary="Retrieve a model", tags=["models"], responses=api_responses())
+@app.post(
+    "/step/model/<modelId>",
+    summary="Retrieve a model (the web app's model page)",
+    tags=["models"],
+    responses=api_responses(),
+)
 def get_model(modelId: UUID) -> ModelDetail:
     caller = current_caller(app)
     with session_scope() as session:

@@ -1,4 +1,7 @@
-"""GET /model/{modelId}/logs: the model's log rows, oldest first, a page at a time (read access)."""
+"""GET /model/{modelId}/logs: the model's log rows, oldest first, as a JSON array (read access).
+
+The next page, when there is one, is in the ``Link`` (``rel="next"``) and ``X-Next-Cursor`` headers.
+"""
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -8,10 +11,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, json_response, make_resolver
+from flip_models.api.resolver import (
+    api_responses,
+    current_caller,
+    json_response,
+    make_resolver,
+    next_page_headers,
+)
 from flip_models.core.access import Permission, authorize_model
 from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
-from flip_models.core.schemas import LogsPage
+from flip_models.core.schemas import LogEntry
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
@@ -22,7 +31,7 @@ app = make_resolver()
     "/model/<modelId>/logs",
     summary="A model's logs",
     tags=["models"],
-    responses=api_responses(errors=(400,), model=LogsPage),
+    responses=api_responses(errors=(400,), model=list[LogEntry], headers=("Link", "X-Next-Cursor")),
 )
 def get_model_logs(
     modelId: UUID,
@@ -33,8 +42,8 @@ def get_model_logs(
     with session_scope() as session:
         authorize_model(modelId, caller, Permission.READ, session)
         page = get_logs_page(modelId, session, limit=limit, cursor=cursor)
-    # Serialised once by pydantic (the page's own model), not field by field by the resolver.
-    return json_response(200, page.model_dump_json(by_alias=True))
+    # The page is already the JSON text of its array: sent as it is, not serialised again.
+    return json_response(200, page.body, next_page_headers(app, limit, page.next_cursor))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -86,7 +86,9 @@ def build_proxy_event(
         "requestContext": {
             "resourcePath": route.path,
             "httpMethod": method,
-            "path": f"/{stage}{url.path}",
+            # The path as the client called it (the local server serves at the root, like a custom
+            # domain without a base path): links such as the logs page's "next" are built from it.
+            "path": url.path,
             "stage": stage,
             "requestId": request_id,
             "extendedRequestId": request_id,
@@ -197,31 +199,31 @@ def make_server(
 
 
 def swagger_pages(openapi_path: Path) -> dict[str, Callable[[], tuple[str, bytes]]]:
-    """``/docs`` (Swagger UI from the swagger-ui-bundle package, no CDN) and ``/openapi.json``."""
-    from swagger_ui_bundle import swagger_ui_path
+    """``/docs`` and ``/openapi.json``: Swagger UI 5 (it reads OpenAPI 3.1), from the copy that
+    Powertools ships for offline use, so no CDN and no extra dependency."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
 
-    assets = Path(swagger_ui_path)
-    page = """<!doctype html><html><head><title>FLIP model service (local)</title>
+    assets = Path(swagger_ui.__file__).parent
+    page = """<!doctype html><html><head><meta charset="utf-8"><title>FLIP model service (local)</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head><body>
 <p style="font-family:sans-serif;margin:8px">Requests carry <code>X-Dev-User</code> =
-<input id="devuser" value="researcher" size="40"> (a demo role or a user id)</p>
+<input id="devuser" value="researcher" size="40"> (a demo role or a user id) in place of the
+Cognito access token the deployed API takes.</p>
 <div id="swagger-ui"></div><script src="/docs/swagger-ui-bundle.js"></script><script>
 SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", requestInterceptor: (r) => {
   r.headers["X-Dev-User"] = document.getElementById("devuser").value; return r; }});
 </script></body></html>"""
-    pages: dict[str, Callable[[], tuple[str, bytes]]] = {
+    return {
         "/docs": lambda: ("text/html; charset=utf-8", page.encode()),
         "/openapi.json": lambda: (
             "application/json",
             openapi_path.read_bytes() if openapi_path.exists() else b"{}",
         ),
+        "/docs/swagger-ui.css": partial(_asset, assets / "swagger-ui.min.css", "text/css"),
+        "/docs/swagger-ui-bundle.js": partial(
+            _asset, assets / "swagger-ui-bundle.min.js", "application/javascript"
+        ),
     }
-    for name, content_type in (
-        ("swagger-ui.css", "text/css"),
-        ("swagger-ui-bundle.js", "application/javascript"),
-    ):
-        pages[f"/docs/{name}"] = partial(_asset, assets / name, content_type)
-    return pages
 
 
 def _asset(path: Path, content_type: str) -> tuple[str, bytes]:

@@ -1,7 +1,13 @@
-"""Idempotent demo data: one approved project, three trusts with FL kit slots, models in three states.
+"""Idempotent demo data: one approved project, three trusts with FL kit slots, models in four states.
 
 Every row has a fixed id and is inserted with ``ON CONFLICT DO NOTHING``, so seeding twice changes
-nothing and never undoes what a user did to the demo models since.
+nothing and never undoes what a user did to the demo models since. Times are relative to the first
+seeding: the running model's run started some forty minutes before, so its progress card has live
+rounds and an estimate, and the stale-run sweep sees it alive.
+
+What the web app's pages read is all there: the project's cohort query, uploaded files, the demo
+users' names, a queued model with its position, run rosters, and round events in which one trust
+dropped out.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from flip_models.enums import (
 from flip_models.store.tables import (
     Base,
     FLJob,
+    FLJobTrust,
     FLKitSlot,
     FLLogs,
     FLMetrics,
@@ -39,7 +46,10 @@ from flip_models.store.tables import (
     Project,
     ProjectTrustIntersect,
     ProjectUserAccess,
+    Query,
     Trust,
+    UploadedFile,
+    UserProfile,
 )
 
 _NAMESPACE = uuid.UUID("6f1c1d2e-8a57-4c1e-9d43-2f0b6a7c9e10")
@@ -65,7 +75,19 @@ DEMO_TRUSTS = [
     ("KCH", "King's College Hospital NHS Foundation Trust", "Trust_3"),
 ]
 
-_BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+#: The demo users' display names (``user_profile``).
+DEMO_NAMES = {
+    "admin": "Ada Admin",
+    "owner": "Olu Owner",
+    "researcher": "Rhea Researcher",
+    "viewer": "Vik Viewer",
+    "stranger": "Sam Stranger",
+}
+
+#: The running model's run: rounds every ``_ROUND`` from ``_RUN_AGO`` before seeding, 10 planned.
+_RUN_AGO = timedelta(minutes=40)
+_ROUND = timedelta(minutes=9)
+_TOTAL_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,7 @@ class DemoSummary:
     pending_model_id: uuid.UUID
     running_model_id: uuid.UUID
     finished_model_id: uuid.UUID
+    queued_model_id: uuid.UUID
     trust_ids: dict[str, uuid.UUID]
     users: dict[str, uuid.UUID]
     rows_inserted: int
@@ -87,6 +110,7 @@ class DemoSummary:
         lines.append(f"  model PENDING      {self.pending_model_id}")
         lines.append(f"  model RUNNING      {self.running_model_id}")
         lines.append(f"  model RESULTS_UPLOADED {self.finished_model_id}")
+        lines.append(f"  model queued (PENDING, position 1) {self.queued_model_id}")
         for role, user_id in self.users.items():
             groups = ",".join(DEMO_USERS[role][1]) or "-"
             lines.append(f"  user {role:<11} {user_id}  groups: {groups}")
@@ -108,14 +132,22 @@ def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> 
     return len(result.all())
 
 
-def seed_demo(session: Session) -> DemoSummary:
-    """Insert the demo data that is not there yet; returns the ids to try the service with."""
+def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
+    """Insert the demo data that is not there yet; returns the ids to try the service with.
+
+    ``now`` (default: the current time) anchors the timeline of the rows inserted now.
+    """
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    base = now - timedelta(hours=6)
     owner = DEMO_USERS["owner"][0]
     researcher = DEMO_USERS["researcher"][0]
     project_id = demo_id("project")
     trust_ids = {code: demo_id(f"trust:{code}") for code, _, _ in DEMO_TRUSTS}
     pending, running, finished = demo_id("model:pending"), demo_id("model:running"), demo_id("model:finished")
+    queued = demo_id("model:queued")
     net_id, running_job, finished_job = demo_id("net:1"), demo_id("job:running"), demo_id("job:finished")
+    queued_job = demo_id("job:queued")
+    run_start = now - _RUN_AGO
     inserted = 0
 
     inserted += _insert(
@@ -131,9 +163,17 @@ def seed_demo(session: Session) -> DemoSummary:
                 "slot_name": slot,
                 "slot_number": number,
                 "assigned_to_trust_id": trust_ids[code],
-                "assigned_at": _BASE_TIME,
+                "assigned_at": base,
             }
             for number, (code, _, slot) in enumerate(DEMO_TRUSTS, start=1)
+        ],
+    )
+    inserted += _insert(
+        session,
+        UserProfile,
+        [
+            {"user_id": user_id, "name": DEMO_NAMES[role], "organisation": "FLIP demo"}
+            for role, (user_id, _) in DEMO_USERS.items()
         ],
     )
     inserted += _insert(
@@ -146,7 +186,21 @@ def seed_demo(session: Session) -> DemoSummary:
                 "description": "A federated demo project across three London trusts.",
                 "owner_id": owner,
                 "status": ProjectStatus.APPROVED,
-                "creation_timestamp": _BASE_TIME,
+                "creation_timestamp": base,
+            }
+        ],
+    )
+    inserted += _insert(
+        session,
+        Query,
+        [
+            {
+                "id": demo_id("query:1"),
+                "name": "Adult chest X-rays, 2019-2024",
+                "query": "SELECT accession_id FROM imaging WHERE modality = 'CR' AND body_part = 'CHEST' "
+                "AND study_date >= '2019-01-01' AND patient_age >= 18",
+                "created": base + timedelta(minutes=10),
+                "project_id": project_id,
             }
         ],
     )
@@ -167,9 +221,10 @@ def seed_demo(session: Session) -> DemoSummary:
         ],
     )
     models = [
-        (pending, "Pneumonia baseline (pending)", ModelStatus.PENDING, 0),
-        (running, "Pneumonia ResNet-50 (running)", ModelStatus.RUNNING, 1),
-        (finished, "Pneumonia DenseNet (finished)", ModelStatus.RESULTS_UPLOADED, 2),
+        (pending, "Pneumonia baseline (pending)", ModelStatus.PENDING, 1),
+        (running, "Pneumonia ResNet-50 (running)", ModelStatus.RUNNING, 2),
+        (finished, "Pneumonia DenseNet (finished)", ModelStatus.RESULTS_UPLOADED, 0),
+        (queued, "Pneumonia ViT (queued)", ModelStatus.PENDING, 3),
     ]
     inserted += _insert(
         session,
@@ -182,9 +237,9 @@ def seed_demo(session: Session) -> DemoSummary:
                 "status": status,
                 "project_id": project_id,
                 "owner_id": researcher,
-                "creation_timestamp": _BASE_TIME + timedelta(hours=offset),
+                "creation_timestamp": base + timedelta(minutes=20 + 10 * order),
             }
-            for model_id, name, status, offset in models
+            for model_id, name, status, order in models
         ],
     )
     inserted += _insert(
@@ -196,6 +251,7 @@ def seed_demo(session: Session) -> DemoSummary:
             for code, trust_id in trust_ids.items()
         ],
     )
+    inserted += _insert(session, UploadedFile, _file_rows([pending, running, finished, queued]))
     inserted += _insert(
         session,
         FLNets,
@@ -208,6 +264,7 @@ def seed_demo(session: Session) -> DemoSummary:
             }
         ],
     )
+    finished_start = base + timedelta(hours=1)
     inserted += _insert(
         session,
         FLJob,
@@ -216,18 +273,35 @@ def seed_demo(session: Session) -> DemoSummary:
                 "id": finished_job,
                 "model_id": finished,
                 "status": JobStatus.COMPLETED,
-                "created": _BASE_TIME + timedelta(hours=2),
-                "started": _BASE_TIME + timedelta(hours=2, minutes=1),
-                "completed": _BASE_TIME + timedelta(hours=3),
+                "created": finished_start - timedelta(minutes=1),
+                "started": finished_start,
+                "completed": finished_start + timedelta(hours=1),
             },
             {
                 "id": running_job,
                 "model_id": running,
                 "status": JobStatus.IN_PROGRESS,
-                "created": _BASE_TIME + timedelta(hours=4),
-                "started": _BASE_TIME + timedelta(hours=4, minutes=1),
+                "created": run_start - timedelta(minutes=6),
+                "started": run_start - timedelta(minutes=5),
                 "completed": None,
             },
+            {
+                "id": queued_job,
+                "model_id": queued,
+                "status": JobStatus.QUEUED,
+                "created": now - timedelta(minutes=12),
+                "started": None,
+                "completed": None,
+            },
+        ],
+    )
+    inserted += _insert(
+        session,
+        FLJobTrust,
+        [
+            {"fl_job_id": job, "trust_id": trust_id}
+            for job in (finished_job, running_job)
+            for trust_id in trust_ids.values()
         ],
     )
     inserted += _insert(
@@ -235,93 +309,183 @@ def seed_demo(session: Session) -> DemoSummary:
         FLScheduler,
         [{"id": demo_id("scheduler:1"), "net_id": net_id, "status": NetStatus.BUSY, "job_id": running_job}],
     )
-    inserted += _insert(session, ModelsAudit, _audit_rows(running, finished))
-    inserted += _insert(session, FLLogs, _log_rows(running, 4, trust_ids, rounds=3, finished=False))
-    inserted += _insert(session, FLLogs, _log_rows(finished, 2, trust_ids, rounds=5, finished=True))
-    inserted += _insert(session, FLMetrics, _metric_rows(running, 4, trust_ids, rounds=3))
-    inserted += _insert(session, FLMetrics, _metric_rows(finished, 2, trust_ids, rounds=5))
+    inserted += _insert(session, ModelsAudit, _audit_rows(running, run_start, finished, finished_start))
+    inserted += _insert(session, FLLogs, _running_log_rows(running, run_start, trust_ids))
+    inserted += _insert(session, FLLogs, _finished_log_rows(finished, finished_start, trust_ids))
+    inserted += _insert(session, FLMetrics, _metric_rows(running, run_start, trust_ids, rounds=3))
+    inserted += _insert(session, FLMetrics, _metric_rows(finished, finished_start, trust_ids, rounds=5))
     return DemoSummary(
         project_id=project_id,
         pending_model_id=pending,
         running_model_id=running,
         finished_model_id=finished,
+        queued_model_id=queued,
         trust_ids=trust_ids,
         users={role: user_id for role, (user_id, _) in DEMO_USERS.items()},
         rows_inserted=inserted,
     )
 
 
-def _audit_rows(running: uuid.UUID, finished: uuid.UUID) -> list[dict[str, Any]]:
+def _file_rows(model_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The files a researcher uploads for a model: its code, configuration and requirements."""
+    files = (
+        ("config.json", 1_184.0, "application/json"),
+        ("trainer.py", 18_342.0, "text/x-python"),
+        ("requirements.txt", 96.0, "text/plain"),
+    )
+    return [
+        {
+            "id": demo_id(f"file:{model_id}:{name}"),
+            "name": name,
+            "status": "COMPLETED",
+            "size": size,
+            "type": content_type,
+            "tag": None,
+            "model_id": model_id,
+        }
+        for model_id in model_ids
+        for name, size, content_type in files
+    ]
+
+
+def _audit_rows(
+    running: uuid.UUID, run_start: datetime, finished: uuid.UUID, finished_start: datetime
+) -> list[dict[str, Any]]:
     steps = {
-        running: [ModelAuditAction.PREPARED, ModelAuditAction.RUNNING],
-        finished: [ModelAuditAction.PREPARED, ModelAuditAction.RUNNING, ModelAuditAction.RESULTS_UPLOADED],
+        running: (run_start, [ModelAuditAction.PREPARED, ModelAuditAction.RUNNING]),
+        finished: (
+            finished_start,
+            [ModelAuditAction.PREPARED, ModelAuditAction.RUNNING, ModelAuditAction.RESULTS_UPLOADED],
+        ),
     }
-    start = {running: _BASE_TIME + timedelta(hours=4), finished: _BASE_TIME + timedelta(hours=2)}
     return [
         {
             "id": demo_id(f"audit:{model_id}:{action}"),
             "model_id": model_id,
             "action": action,
             "user_id": None,
-            "audit_date": start[model_id] + timedelta(minutes=5 * index),
+            "audit_date": start - timedelta(minutes=4) + timedelta(minutes=2 * index)
+            if action != ModelAuditAction.RESULTS_UPLOADED
+            else start + timedelta(hours=1),
         }
-        for model_id, actions in steps.items()
+        for model_id, (start, actions) in steps.items()
         for index, action in enumerate(actions)
     ]
 
 
-def _log_rows(
-    model_id: uuid.UUID, start_hour: int, trust_ids: dict[str, uuid.UUID], *, rounds: int, finished: bool
-) -> list[dict[str, Any]]:
-    """Hub lines, typed round events from every trust, one waiting event and a free-text line."""
-    at = _BASE_TIME + timedelta(hours=start_hour)
-    rows: list[dict[str, Any]] = []
+class _Timeline:
+    """Log rows of one model, each with a fixed id (by position) and a time."""
 
-    def add(**row: Any) -> None:
-        nonlocal at
-        at += timedelta(seconds=30)
+    def __init__(self, model_id: uuid.UUID) -> None:
+        self.model_id = model_id
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, at: datetime, **row: Any) -> None:
         # A multi-row INSERT needs the same keys in every row.
         empty = dict.fromkeys(("trust", "fl_client_name", "log", "event_type", "global_round", "details"))
-        base = {"id": demo_id(f"log:{model_id}:{len(rows)}"), "model_id": model_id, "log_date": at}
-        rows.append(base | {"success": True} | empty | row)
+        base = {"id": demo_id(f"log:{self.model_id}:{len(self.rows)}"), "model_id": self.model_id}
+        self.rows.append(base | {"log_date": at, "success": True} | empty | row)
 
-    for status in (ModelStatus.INITIATED, ModelStatus.PREPARED, ModelStatus.RUNNING):
-        text, success = HUB_LOG_LINES[status]
-        add(log=text, success=success)
-    slots = {code: slot for code, _, slot in DEMO_TRUSTS}
-    add(
+    def hub_lines(self, at: datetime, *statuses: ModelStatus) -> None:
+        for index, status in enumerate(statuses):
+            text, success = HUB_LOG_LINES[status]
+            self.add(at + timedelta(seconds=30 * index), log=text, success=success)
+
+
+def _slots() -> dict[str, str]:
+    return {code: slot for code, _, slot in DEMO_TRUSTS}
+
+
+def _round_events(
+    timeline: _Timeline,
+    round_: int,
+    started: datetime,
+    results: dict[str, uuid.UUID],
+    expected: int,
+) -> None:
+    """A round: started by the hub, a result from each trust in ``results``, aggregated."""
+    slots = _slots()
+    timeline.add(
+        started,
+        event_type=FLLogEvent.ROUND_STARTED,
+        global_round=round_,
+        details={"total_rounds": _TOTAL_ROUNDS},
+    )
+    for offset, (code, trust_id) in enumerate(results.items()):
+        timeline.add(
+            started + timedelta(minutes=5, seconds=40 * offset),
+            trust=trust_id,
+            fl_client_name=slots[code],
+            event_type=FLLogEvent.CLIENT_RESULT_RECEIVED,
+            global_round=round_,
+            details={"size_bytes": 94_371_840 + 1_048_576 * round_},
+        )
+    if len(results) == expected:
+        timeline.add(
+            started + timedelta(minutes=8),
+            event_type=FLLogEvent.ROUND_AGGREGATED,
+            global_round=round_,
+            details={"returned": len(results), "expected": expected},
+        )
+
+
+def _running_log_rows(
+    model_id: uuid.UUID, run_start: datetime, trust_ids: dict[str, uuid.UUID]
+) -> list[dict[str, Any]]:
+    """A live run at round 4 of 10: rounds 1-3 complete; in round 4 GSTT has returned, UCLH is
+    training, and KCH reported a failure and went quiet (dropped)."""
+    slots = _slots()
+    timeline = _Timeline(model_id)
+    timeline.hub_lines(
+        run_start - timedelta(minutes=5), ModelStatus.INITIATED, ModelStatus.PREPARED, ModelStatus.RUNNING
+    )
+    timeline.add(
+        run_start - timedelta(minutes=3),
         trust=trust_ids["KCH"],
         fl_client_name=slots["KCH"],
         event_type=FLLogEvent.JOB_WAITING_FOR_RESOURCES,
         details={"attempt": 1, "max_attempts": 5, "final": False, "requested": {"gpus": 1}},
     )
-    for round_ in range(1, rounds + 1):
-        add(event_type=FLLogEvent.ROUND_STARTED, global_round=round_, details={"total_rounds": 10})
-        for code, trust_id in trust_ids.items():
-            add(
-                trust=trust_id,
-                fl_client_name=slots[code],
-                event_type=FLLogEvent.CLIENT_RESULT_RECEIVED,
-                global_round=round_,
-                details={"size_bytes": 94_371_840 + 1_048_576 * round_},
-            )
-        add(
-            event_type=FLLogEvent.ROUND_AGGREGATED,
-            global_round=round_,
-            details={"returned": len(trust_ids), "expected": len(trust_ids)},
-        )
-    add(trust=trust_ids["UCLH"], fl_client_name=slots["UCLH"], log="Site UCLH: 1,204 images loaded.")
-    if finished:
-        text, success = HUB_LOG_LINES[ModelStatus.RESULTS_UPLOADED]
-        add(log=text, success=success)
-    return rows
+    for round_ in (1, 2, 3):
+        _round_events(timeline, round_, run_start + _ROUND * (round_ - 1), trust_ids, len(trust_ids))
+    fourth = run_start + _ROUND * 3
+    _round_events(timeline, 4, fourth, {"GSTT": trust_ids["GSTT"]}, len(trust_ids))
+    timeline.add(
+        fourth + timedelta(minutes=2),
+        trust=trust_ids["KCH"],
+        fl_client_name=slots["KCH"],
+        log='Traceback (most recent call last):\n  File "trainer.py", line 88, in train\n'
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+        success=False,
+    )
+    timeline.add(
+        fourth + timedelta(minutes=3),
+        trust=trust_ids["UCLH"],
+        fl_client_name=slots["UCLH"],
+        log="Site UCLH: 1,204 images loaded.",
+    )
+    return timeline.rows
+
+
+def _finished_log_rows(
+    model_id: uuid.UUID, started: datetime, trust_ids: dict[str, uuid.UUID]
+) -> list[dict[str, Any]]:
+    """A complete run of five rounds, every trust returning each round, results uploaded."""
+    timeline = _Timeline(model_id)
+    timeline.hub_lines(
+        started - timedelta(minutes=5), ModelStatus.INITIATED, ModelStatus.PREPARED, ModelStatus.RUNNING
+    )
+    for round_ in range(1, 6):
+        _round_events(timeline, round_, started + _ROUND * (round_ - 1), trust_ids, len(trust_ids))
+    timeline.hub_lines(started + timedelta(hours=1), ModelStatus.RESULTS_UPLOADED)
+    return timeline.rows
 
 
 def _metric_rows(
-    model_id: uuid.UUID, start_hour: int, trust_ids: dict[str, uuid.UUID], *, rounds: int
+    model_id: uuid.UUID, started: datetime, trust_ids: dict[str, uuid.UUID], *, rounds: int
 ) -> list[dict[str, Any]]:
     """NVFLARE-style metrics: 0-based rounds, labels LOSS_FUNCTION and ACCURACY, x axis "Global Rounds"."""
-    slots = {code: slot for code, _, slot in DEMO_TRUSTS}
+    slots = _slots()
     rows: list[dict[str, Any]] = []
     for index, (code, trust_id) in enumerate(trust_ids.items()):
         for round_ in range(rounds):
@@ -340,7 +504,7 @@ def _metric_rows(
                         "result": value,
                         "x_label": "Global Rounds",
                         "x_value": float(round_),
-                        "timestamp": _BASE_TIME + timedelta(hours=start_hour, minutes=round_),
+                        "timestamp": started + _ROUND * round_ + timedelta(minutes=6),
                     }
                 )
     return rows

@@ -55,7 +55,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         assert isinstance(figures["met"], bool)
 
     warm = results["warm_latency"]
-    assert len(warm) == 11  # every API function
+    assert len(warm) == 13  # every API function
     for figures in warm.values():
         assert 0 < figures["p50_ms"] <= figures["p95_ms"]
     for name in ("get_model_metrics", "get_model_logs"):

@@ -59,6 +59,7 @@ ROUTES = [
         body=lambda w: {"name": "New model", "projectId": str(w.project.id)},
     ),
     Route("get_model", "GET", "/model/{modelId}", "read"),
+    Route("get_model", "POST", "/step/model/{modelId}", "read"),  # the web app's model page
     Route("edit_model", "PUT", "/model/{modelId}", "modify", 204, body=lambda w: {"name": "Renamed model"}),
     Route("delete_model", "DELETE", "/model/{modelId}", "modify", 204),
     Route("delete_project_models", "DELETE", "/project/{projectId}/models", "delete_project_models"),
@@ -73,7 +74,9 @@ ROUTES = [
     Route("get_model_metrics", "GET", "/model/{modelId}/metrics", "read"),
     Route("get_model_logs", "GET", "/model/{modelId}/logs", "read"),
     Route("get_model_trusts", "GET", "/model/{modelId}/trusts", "read"),
+    Route("get_model_progress", "GET", "/model/{modelId}/progress", "read"),
     Route("list_models", "GET", "/models", "signed_in"),
+    Route("list_projects", "GET", "/models/projects", "signed_in"),
 ]
 
 MODEL_ROUTES = [route for route in ROUTES if route.takes_model_id]

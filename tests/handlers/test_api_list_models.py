@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flip_models.enums import ModelStatus
+from flip_models.enums import JobStatus, ModelStatus
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import World, assert_error, build_world
@@ -59,11 +59,10 @@ def test_row_shape_field_by_field(given: Given) -> None:
             "projectId": str(world.project.id),
             "projectName": world.project.name,
             "ownerId": str(world.researcher.user_id),
+            "ownerName": None,  # no user_profile row
             "creationTimestamp": model.creation_timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "trusts": [
-                {"id": str(t.id), "name": t.name, "code": t.code}
-                for t in sorted(world.trusts, key=lambda t: t.name)
-            ],
+            "trusts": [],  # no run yet: the web app says "Trusts assigned when training starts"
+            "queuePosition": None,
         }
     ]
     assert body["statusCounts"] == ZERO_COUNTS | {"PENDING": 1}
@@ -222,3 +221,16 @@ def test_project_filter_missing_is_404_forbidden_is_403_bad_is_422(given: Given)
     assert_error(list_models(world.admin, project=str(gone.id)), 404)
     assert_error(list_models(world.stranger, project=str(world.project.id)), 403)
     assert_error(list_models(world.admin, project="nope"), 422, field="project")
+
+
+def test_rows_carry_the_owners_name_the_runs_roster_and_the_queue_position(given: Given) -> None:
+    world = build_world(given)
+    given.profile(world.researcher.user_id, "Rhea Researcher")
+    given.job(world.model, status=JobStatus.QUEUED, roster=world.trusts[1:])
+
+    row = list_models(world.viewer).body["data"][0]
+
+    kch = world.trusts[1]
+    assert row["ownerName"] == "Rhea Researcher"
+    assert row["trusts"] == [{"id": str(kch.id), "name": kch.name, "code": kch.code}]
+    assert row["queuePosition"] == 1

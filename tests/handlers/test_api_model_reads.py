@@ -46,6 +46,14 @@ def test_model_detail_field_by_field(given: Given, session: Session) -> None:
     given.audit(model, ModelAuditAction.PREPARED, at=T0 + timedelta(hours=1))  # a second run: latest wins
     given.audit(model, ModelAuditAction.RESULTS_UPLOADED, at=T0 + timedelta(hours=2))
     given.audit(model, ModelAuditAction.EDIT, at=T0 + timedelta(hours=3))
+    given.query(world.project, "Older query", "SELECT 1", created=T0)
+    latest = given.query(
+        world.project, "Adult CXR", "SELECT accession_id FROM imaging", created=T0 + timedelta(1)
+    )
+    weights = given.uploaded_file(model, "weights.pt", status="SCANNING", size=None)
+    config = given.uploaded_file(model, "config.json", size=1184.0)
+    given.job(model, status=JobStatus.COMPLETED, created=T0, roster=world.trusts)
+    given.job(model, status=JobStatus.COMPLETED, created=T0 + timedelta(hours=1), roster=world.trusts[:1])
 
     response = get(world.viewer, "get_model", "/model/{modelId}", model.id)
 
@@ -57,24 +65,69 @@ def test_model_detail_field_by_field(given: Given, session: Session) -> None:
         "modelDescription",
         "projectId",
         "status",
+        "query",
+        "files",
         "creationTimestamp",
         "preparedAt",
         "runningAt",
+        "trainingStartedAt",
         "resultsUploadedAt",
         "trusts",
+        "queuePosition",
     ]
     assert body["modelId"] == str(model.id)
     assert body["modelName"] == model.name
     assert body["modelDescription"] == ""
     assert body["projectId"] == str(world.project.id)
     assert body["status"] == "RESULTS_UPLOADED"
+    assert body["query"] == {
+        "id": str(latest.id),
+        "name": "Adult CXR",
+        "query": "SELECT accession_id FROM imaging",
+    }
+    assert body["files"] == [  # by name
+        {"id": str(config.id), "name": "config.json", "status": "COMPLETED", "size": 1184.0,
+         "type": "text/plain", "tag": None},
+        {"id": str(weights.id), "name": "weights.pt", "status": "SCANNING", "size": None,
+         "type": "text/plain", "tag": None},
+    ]  # fmt: skip
     assert body["creationTimestamp"] == iso(model.creation_timestamp)
     assert body["preparedAt"] == iso(T0 + timedelta(hours=1))
-    assert body["runningAt"] == iso(T0 + timedelta(minutes=5))
+    assert body["runningAt"] == body["trainingStartedAt"] == iso(T0 + timedelta(minutes=5))
     assert body["resultsUploadedAt"] == iso(T0 + timedelta(hours=2))
-    assert body["trusts"] == [
-        {"id": str(t.id), "name": t.name, "code": t.code} for t in sorted(world.trusts, key=lambda t: t.name)
-    ]
+    first = world.trusts[0]  # the newest run's roster, not the model's approved pool
+    assert body["trusts"] == [{"id": str(first.id), "name": first.name, "code": first.code}]
+    assert body["queuePosition"] is None
+
+
+def test_the_web_app_model_page_is_the_same_read_as_post_without_a_body(given: Given) -> None:
+    world = build_world(given)
+
+    read = get(world.viewer, "get_model", "/model/{modelId}", world.model.id)
+    step = world.viewer.call("get_model", "POST", "/step/model/{modelId}", {"modelId": str(world.model.id)})
+
+    assert step.status == read.status == 200
+    assert step.body == read.body
+
+
+def test_a_model_before_its_first_run_has_no_roster_no_query_and_no_position(given: Given) -> None:
+    world = build_world(given)
+
+    body = get(world.admin, "get_model", "/model/{modelId}", world.model.id).body
+
+    assert (body["trusts"], body["query"], body["files"], body["queuePosition"]) == ([], None, [], None)
+
+
+def test_queue_position_is_the_rank_of_the_earliest_queued_job(given: Given) -> None:
+    world = build_world(given)
+    ahead = world.another_model()
+    given.job(ahead, status=JobStatus.QUEUED, created=T0)
+    given.job(world.model, status=JobStatus.QUEUED, created=T0 + timedelta(minutes=1))
+    given.job(world.model, status=JobStatus.QUEUED, created=T0 + timedelta(minutes=2))  # queued twice
+    given.job(world.another_model(), status=JobStatus.IN_PROGRESS, created=T0 - timedelta(hours=1))
+
+    assert get(world.admin, "get_model", "/model/{modelId}", world.model.id).body["queuePosition"] == 2
+    assert get(world.admin, "get_model", "/model/{modelId}", ahead.id).body["queuePosition"] == 1
 
 
 def test_model_detail_without_stages_has_null_dates(given: Given) -> None:

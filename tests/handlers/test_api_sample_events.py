@@ -54,15 +54,37 @@ def load_handler(logical_id: str, properties: dict[str, Any]) -> Any:
     return getattr(sys.modules[name], attribute)
 
 
-def test_every_api_function_has_a_sample_event() -> None:
-    folders = {Path(props["CodeUri"]).name for props in api_functions().values()}
-    assert len(folders) == 11
-    missing = [folder for folder in sorted(folders) if not (ROOT / "events" / f"{folder}.json").is_file()]
-    assert missing == []
+def api_routes() -> dict[tuple[str, str], str]:
+    """(resource, METHOD) of every ``Api`` event → the logical id of the function serving it."""
+    return {
+        (event["Properties"]["Path"], event["Properties"]["Method"].upper()): logical_id
+        for logical_id, properties in api_functions().items()
+        for event in properties["Events"].values()
+        if event["Type"] == "Api"
+    }
 
 
-@pytest.mark.parametrize("logical_id", sorted(api_functions()))
-def test_sample_event_is_answered_with_success(logical_id: str, session: Session) -> None:
+def sample_events() -> dict[tuple[str, str], Path]:
+    """The API Gateway proxy events of ``events/``, by (resource, METHOD)."""
+    found: dict[tuple[str, str], Path] = {}
+    for path in sorted((ROOT / "events").glob("*.json")):
+        event = json.loads(path.read_text())
+        if isinstance(event, dict) and "httpMethod" in event:
+            key = (event["resource"], event["httpMethod"])
+            assert key not in found, f"{path.name} and {found[key].name} both sample {key}"
+            found[key] = path
+    return found
+
+
+def test_every_api_route_has_a_sample_event() -> None:
+    routes = api_routes()
+    assert len(routes) == 14
+    assert set(sample_events()) == set(routes)
+
+
+@pytest.mark.parametrize("route", sorted(api_routes()), ids=lambda route: f"{route[1]} {route[0]}")
+def test_sample_event_is_answered_with_success(route: tuple[str, str], session: Session) -> None:
+    logical_id = api_routes()[route]
     properties = api_functions()[logical_id]
     # The service package must come from the layer the template ships.
     assert any(
@@ -70,10 +92,7 @@ def test_sample_event_is_answered_with_success(logical_id: str, session: Session
     )
     seed_demo(session)
     session.commit()
-    event = json.loads((ROOT / "events" / f"{Path(properties['CodeUri']).name}.json").read_text())
-    (api_event,) = [e for e in properties["Events"].values() if e["Type"] == "Api"]
-    assert event["resource"] == api_event["Properties"]["Path"]
-    assert event["httpMethod"] == api_event["Properties"]["Method"].upper()
+    event = json.loads(sample_events()[route].read_text())
 
     result = load_handler(logical_id, properties)(event, lambda_context())
 

@@ -81,7 +81,7 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     lines = tour_lines()
     variables = [line for line in lines if re.match(r"^[A-Z_]+=", line)]
     steps = [line for line in lines if line not in variables]
-    assert len(steps) == 6, steps
+    assert len(steps) == 8, steps
     researcher = DEMO_USERS["researcher"][0]
 
     # 1. status
@@ -125,8 +125,23 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
         }
     ]
 
-    # 5. stop
-    assert json.loads(run_line(dev_stack, variables, steps[4])) == {"status": "STOPPED", "changed": True}
+    # 5. the model page, as the web app loads it
+    page = json.loads(run_line(dev_stack, variables, steps[4]))
+    assert (page["modelId"], page["status"]) == (str(RUNNING), "RUNNING")
+    assert page["query"] is not None
+    assert [trust["code"] for trust in page["trusts"]] == ["GSTT", "KCH", "UCLH"]
+
+    # 6. the round progress card
+    progress = json.loads(run_line(dev_stack, variables, steps[5]))
+    assert (progress["currentRound"], progress["totalRounds"]) == (4, 10)
+    assert {trust["code"]: trust["state"] for trust in progress["trusts"]} == {
+        "GSTT": "returned",
+        "KCH": "dropped",
+        "UCLH": "training",
+    }
+
+    # 7. stop
+    assert json.loads(run_line(dev_stack, variables, steps[6])) == {"status": "STOPPED", "changed": True}
     session.expire_all()
     assert session.scalar(select(Model.status).where(Model.id == RUNNING)) == ModelStatus.STOPPED
     stops = session.execute(
@@ -137,8 +152,8 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     assert [row.user_id for row in stops] == [researcher]
     assert session.scalar(select(FLScheduler.status)) == NetStatus.AVAILABLE
 
-    # 6. logs: rendered round events, the stop line last
-    logs = json.loads(run_line(dev_stack, variables, steps[5]))["data"]
+    # 8. logs: an array, rendered round events, the stop line last
+    logs = json.loads(run_line(dev_stack, variables, steps[7]))
     texts = [row["log"] for row in logs]
     assert "Round 1 initiated · global model dispatched" in texts
     assert texts[-1] == "The job for this model has been stopped."
@@ -163,5 +178,7 @@ def test_no_identity_is_401_like_cognito_and_docs_are_served(dev_stack: RunningS
     assert json.loads(raised.value.read()) == {"statusCode": 401, "message": "Unauthorized"}
     with urllib.request.urlopen(f"{dev_stack.api}/docs", timeout=10) as page:
         assert b"swagger-ui-bundle.js" in page.read()
+    with urllib.request.urlopen(f"{dev_stack.api}/docs/swagger-ui-bundle.js", timeout=10) as script:
+        assert b"SwaggerUIBundle" in script.read(200_000)
     with urllib.request.urlopen(f"{dev_stack.api}/openapi.json", timeout=10) as spec:
         assert json.loads(spec.read()) == json.loads((ROOT / "openapi.json").read_text())

@@ -24,8 +24,15 @@ SPEC_ROUTES = {
     ("/model/{modelId}/metrics", "get"),
     ("/model/{modelId}/logs", "get"),
     ("/model/{modelId}/trusts", "get"),
+    ("/model/{modelId}/progress", "get"),
     ("/models", "get"),
+    ("/models/projects", "get"),
+    ("/step/model/{modelId}", "post"),
 }
+#: Routes that are one operation under two paths (the web app's model page is a POST to /step/...).
+SAME_OPERATION = {("/step/model/{modelId}", "post"): ("/model/{modelId}", "get")}
+#: The scopes of the FLIP web app's access tokens: user-pool sign-in (Amplify) and the hosted UI.
+ACCESS_TOKEN_SCOPES = ["aws.cognito.signin.user.admin", "openid"]
 
 
 class _NoManagedPolicies:
@@ -64,7 +71,9 @@ def test_every_spec_route_has_its_own_function() -> None:
     routes = api_routes()
 
     assert set(routes) == SPEC_ROUTES
-    assert len(set(routes.values())) == len(routes)
+    for route, same in SAME_OPERATION.items():
+        assert routes[route] == routes[same]
+    assert len(set(routes.values())) == len(routes) - len(SAME_OPERATION)
     for folder in routes.values():
         assert (ROOT / "functions" / folder / "app.py").is_file()
 
@@ -82,14 +91,20 @@ def test_api_functions_may_read_only_the_database_secret(transformed: dict[str, 
         assert f"{name}LogGroup" in resources
 
 
-def test_every_route_needs_a_cognito_token_but_preflight_does_not(transformed: dict[str, Any]) -> None:
+def test_every_route_takes_the_web_apps_access_token_but_preflight_needs_none(
+    transformed: dict[str, Any],
+) -> None:
+    """A Cognito authorizer accepts access tokens only on methods that ask for OAuth scopes (without
+    scopes it validates ID tokens): every method asks for the web app's, from the Authorization header."""
     api = transformed["Resources"]["FlipApi"]["Properties"]
     body = api["Body"]
     authorizer = body["securityDefinitions"]["CognitoAuthorizer"]
+    assert authorizer["x-amazon-apigateway-authorizer"]["type"] == "cognito_user_pools"
     assert authorizer["x-amazon-apigateway-authorizer"]["providerARNs"] == [POOL_ARN]
+    assert (authorizer["in"], authorizer["name"]) == ("header", "Authorization")
     for path, method in SPEC_ROUTES:
         operations = body["paths"][path]
-        assert operations[method]["security"] == [{"CognitoAuthorizer": []}]
+        assert operations[method]["security"] == [{"CognitoAuthorizer": ACCESS_TOKEN_SCOPES}], (path, method)
         assert "options" in operations
         assert "security" not in operations["options"] or operations["options"]["security"] == [{"NONE": []}]
 

@@ -14,7 +14,7 @@ from flip_models.core.commands import create_model
 from flip_models.core.listing import PAGE_SIZE_MAX, ModelFilter, parse_status_filter
 from flip_models.core.logs import decode_log_cursor, encode_log_cursor, get_logs_page
 from flip_models.core.schemas import CreateModelRequest
-from flip_models.enums import ModelStatus
+from flip_models.enums import JobStatus, ModelStatus
 from flip_models.errors import InvalidError
 from flip_models.store.tables import Model
 from tests.builders import Given
@@ -98,7 +98,8 @@ def test_create_model_needs_an_approved_trust_and_writes_nothing_otherwise(
 
 
 def test_a_page_of_models_costs_three_queries_whatever_its_size(given: Given, session: Session) -> None:
-    """Counts (one grouped query), the page, and the page's trusts: no query per row."""
+    """Counts (one grouped query), the page, and the page's rosters and queue positions: no query
+    per row."""
     from sqlalchemy import event
 
     from flip_models.core.listing import list_models
@@ -106,7 +107,8 @@ def test_a_page_of_models_costs_three_queries_whatever_its_size(given: Given, se
     trusts = [given.trust("A"), given.trust("B")]
     project_row = given.project(trusts=trusts)
     for n in range(12):
-        given.model(project_row, trusts=trusts, status=list(ModelStatus)[n % 8])
+        model = given.model(project_row, trusts=trusts, status=list(ModelStatus)[n % 8])
+        given.job(model, status=JobStatus.QUEUED if n % 2 else JobStatus.COMPLETED, roster=trusts)
     admin = Caller.from_groups(uuid.uuid4(), ["admin"], admin_group="admin", researcher_group="researcher")
     statements: list[str] = []
 
@@ -121,7 +123,9 @@ def test_a_page_of_models_costs_three_queries_whatever_its_size(given: Given, se
         event.remove(engine, "before_cursor_execute", count)
 
     assert len(statements) == 3
-    assert sum("GROUP BY" in s for s in statements) == 1
+    assert sum("GROUP BY model.status" in s for s in statements) == 1
+    assert "fl_job_trust" in statements[2]
     assert result.total_records == 4
     assert sum(result.status_counts.values()) == 12
     assert all(len(row.trusts) == 2 for row in result.data)
+    assert {row.queue_position is None for row in result.data} == {True, False}

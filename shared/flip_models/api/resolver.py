@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
@@ -132,17 +133,34 @@ _ERROR_DESCRIPTIONS: Mapping[int, str] = {
 }
 
 
+#: Response headers a route may send besides CORS, and what they mean (exposed to browsers).
+RESPONSE_HEADERS: Mapping[str, str] = {
+    "Link": 'The next page, when there is one: `<…?limit=N&cursor=C>; rel="next"`',
+    "X-Next-Cursor": "The cursor of the next page, when there is one",
+}
+
+
 def api_responses(
-    status: int = 200, description: str = "OK", *, errors: tuple[int, ...] = (), model: Any = None
+    status: int = 200,
+    description: str = "OK",
+    *,
+    errors: tuple[int, ...] = (),
+    model: Any = None,
+    headers: tuple[str, ...] = (),
 ) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses of a route: its success, 401/403/404/422/500/503 and any ``errors`` given.
 
     ``model`` documents the success body when the route returns it already serialised (a JSON
-    text passed through); otherwise the route's return annotation documents it.
+    text passed through); otherwise the route's return annotation documents it. ``headers`` names
+    the :data:`RESPONSE_HEADERS` the success may carry.
     """
     documented: dict[int, OpenAPIResponse] = {status: {"description": description}}
     if model is not None:
         documented[status]["content"] = {content_types.APPLICATION_JSON: {"model": model}}
+    if headers:
+        documented[status]["headers"] = {
+            name: {"description": RESPONSE_HEADERS[name], "schema": {"type": "string"}} for name in headers
+        }
     if status == HTTPStatus.NO_CONTENT:
         documented[status]["content"] = {}
     for code in sorted({401, 403, 404, 500, 503, *errors}):
@@ -158,8 +176,14 @@ def api_responses(
 
 
 def cors_config(origin: str) -> CORSConfig:
-    """CORS of every response: the allowed origin (the template's ``CorsAllowOrigin``), bearer tokens."""
-    return CORSConfig(allow_origin=origin, allow_headers=["Authorization", "Content-Type"], max_age=600)
+    """CORS of every response: the allowed origin (the template's ``CorsAllowOrigin``), bearer tokens,
+    and the paging headers a browser may read."""
+    return CORSConfig(
+        allow_origin=origin,
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=list(RESPONSE_HEADERS),
+        max_age=600,
+    )
 
 
 class FlipRestResolver(APIGatewayRestResolver):
@@ -221,3 +245,17 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
     )
     logger.append_keys(user_id=str(caller.user_id))
     return caller
+
+
+def next_page_headers(app: APIGatewayRestResolver, limit: int, cursor: str | None) -> dict[str, str]:
+    """``Link`` (``rel="next"``) and ``X-Next-Cursor`` for a page that has a next one, else none.
+
+    The link is the path the client called (``requestContext.path``: with the stage, or the custom
+    domain's base path) with the same ``limit`` and the next cursor.
+    """
+    if cursor is None:
+        return {}
+    event = app.current_event
+    path = event.request_context.path or event.path
+    query = urlencode({"limit": limit, "cursor": cursor})
+    return {"Link": f'<{path}?{query}>; rel="next"', "X-Next-Cursor": cursor}

@@ -1,4 +1,5 @@
-"""The models list (SPEC §4 ``GET /models``): the models a caller may read, a page at a time."""
+"""The models list (SPEC §4 ``GET /models``): the models a caller may read, a page at a time; and
+the projects they may read (``GET /models/projects``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from flip_models.core.access import Caller, readable_projects
-from flip_models.core.schemas import ModelList, ModelSummary, TrustSummary, storable_text
-from flip_models.core.trusts import model_trusts
+from flip_models.core.runs import run_facts
+from flip_models.core.schemas import ModelList, ModelSummary, ProjectSummary, storable_text
 from flip_models.enums import ModelStatus
 from flip_models.errors import InvalidError
-from flip_models.store.tables import Model, Project
+from flip_models.store.tables import Model, Project, UserProfile
 
 PAGE_DEFAULT = 1
 PAGE_SIZE_DEFAULT = 20
@@ -104,7 +105,8 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
     """One page of the models the caller may read, newest first, with per-status counts.
 
     Three queries: the counts per status (search, access and project applied, the status filter
-    not), the page, and the page's trusts. ``totalRecords`` is summed from the counts.
+    not), the page (with each owner's name), and the page's run rosters and queue positions
+    (:func:`runs.run_facts`). ``totalRecords`` is summed from the counts.
     """
     visible = _visible_models(caller, query)
     counts = visible.with_only_columns(Model.status, func.count()).group_by(Model.status)
@@ -122,13 +124,15 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
             Model.project_id,
             Project.name.label("project_name"),
             Model.owner_id,
+            UserProfile.name.label("owner_name"),
             Model.creation_timestamp,
         )
+        .outerjoin(UserProfile, UserProfile.user_id == Model.owner_id)
         .order_by(Model.creation_timestamp.desc(), Model.id.desc())
         .offset((query.page - 1) * query.page_size)
         .limit(query.page_size)
     ).all()
-    trusts = model_trusts([row.id for row in page_rows], session)
+    runs = run_facts([row.id for row in page_rows], session)
     data = [
         ModelSummary(
             id=row.id,
@@ -138,8 +142,10 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
             project_id=row.project_id,
             project_name=row.project_name,
             owner_id=row.owner_id,
+            owner_name=row.owner_name,
             creation_timestamp=row.creation_timestamp,
-            trusts=[TrustSummary(id=t.id, name=t.name, code=t.code) for t in trusts[row.id]],
+            trusts=runs[row.id].trusts,
+            queue_position=runs[row.id].queue_position,
         )
         for row in page_rows
     ]
@@ -151,3 +157,13 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
         data=data,
         status_counts=status_counts,
     )
+
+
+def list_projects(caller: Caller, session: Session) -> list[ProjectSummary]:
+    """The projects the caller may read (admin: all), not deleted, by name: the web app's filter."""
+    rows = session.execute(
+        select(Project.id, Project.name, Project.status)
+        .where(Project.deleted.is_(False), readable_projects(caller))
+        .order_by(Project.name, Project.id)
+    ).all()
+    return [ProjectSummary(id=row.id, name=row.name, status=row.status) for row in rows]

@@ -1,4 +1,9 @@
-"""A model's logs as people read them (SPEC §4): a keyset page, oldest first, each row rendered."""
+"""A model's logs as people read them (SPEC §4): a keyset page, oldest first, each row rendered.
+
+A page is sent as the JSON array the web app reads; it holds at most ``limit`` rows and ends early,
+with a cursor to the next page, before its body reaches :data:`LOGS_PAGE_MAX_BYTES` (Lambda answers
+at most 6 MB), however long the rows' texts are.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,36 @@ import base64
 import binascii
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from flip_models.core.rendering import render_log
-from flip_models.core.schemas import LogEntry, LogsPage
+from flip_models.core.schemas import LogEntry
 from flip_models.errors import InvalidError
 from flip_models.store.tables import FLLogs, Trust
 
-LOGS_DEFAULT_LIMIT = 500
+LOGS_DEFAULT_LIMIT = 1000
 LOGS_MAX_LIMIT = 5000
+#: A page's JSON body ends before this many bytes (SPEC §4: under 5 MB, ~4 MB for a logs page).
+LOGS_PAGE_MAX_BYTES = 4_000_000
+
+_ENTRIES = TypeAdapter(list[LogEntry])
+_ENTRY = TypeAdapter(LogEntry)
+
+
+@dataclass(frozen=True)
+class LogsPage:
+    """One page: its rows as the JSON array the API sends, how many, and the next page's cursor
+    (None on the last page)."""
+
+    body: str
+    rows: int
+    next_cursor: str | None
 
 
 def encode_log_cursor(log_date: datetime, log_id: uuid.UUID) -> str:
@@ -44,9 +67,15 @@ def decode_log_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def get_logs_page(
-    model_id: uuid.UUID, session: Session, *, limit: int = LOGS_DEFAULT_LIMIT, cursor: str | None = None
+    model_id: uuid.UUID,
+    session: Session,
+    *,
+    limit: int = LOGS_DEFAULT_LIMIT,
+    cursor: str | None = None,
+    max_bytes: int = LOGS_PAGE_MAX_BYTES,
 ) -> LogsPage:
-    """Up to ``limit`` log rows after ``cursor``, oldest first (keyset on ``(log_date, id)``)."""
+    """Up to ``limit`` log rows after ``cursor``, oldest first (keyset on ``(log_date, id)``), as a
+    JSON array of at most ``max_bytes`` (at least one row, whatever its size)."""
     if not 1 <= limit <= LOGS_MAX_LIMIT:
         raise InvalidError(f"limit must be between 1 and {LOGS_MAX_LIMIT}", field="limit")
     statement = (
@@ -99,5 +128,23 @@ def get_logs_page(
             details,
         ) in page
     ]
+    body = _ENTRIES.dump_json(data, by_alias=True)
+    if len(body) > max_bytes:
+        body, kept = _within(data, max_bytes)
+        page, more = page[:kept], True
     next_cursor = encode_log_cursor(page[-1].log_date, page[-1].id) if more else None
-    return LogsPage(data=data, next_cursor=next_cursor)
+    return LogsPage(body=body.decode(), rows=len(page), next_cursor=next_cursor)
+
+
+def _within(entries: list[Any], max_bytes: int) -> tuple[bytes, int]:
+    """The longest leading run of ``entries`` whose JSON array fits in ``max_bytes`` (at least one
+    entry), and how many entries that is. Only pages of very long texts come here."""
+    parts: list[bytes] = []
+    size = 2  # the brackets
+    for entry in entries:
+        part = _ENTRY.dump_json(entry, by_alias=True)
+        if parts and size + len(part) + 1 > max_bytes:
+            break
+        parts.append(part)
+        size += len(part) + 1
+    return b"[" + b",".join(parts) + b"]", len(parts)

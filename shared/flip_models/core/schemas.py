@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from flip_models.enums import ModelStatus, TrustIntersectStatus
+from flip_models.enums import ModelStatus, ProjectStatus, TrustIntersectStatus
 
 MODEL_NAME_MAX = 75
 MODEL_DESCRIPTION_MAX = 250
@@ -100,19 +100,48 @@ class ModelTrust(TrustSummary):
     status: TrustIntersectStatus
 
 
+class ProjectQuery(CamelModel):
+    """A project's cohort query (its latest ``queries`` row)."""
+
+    id: uuid.UUID
+    name: str
+    query: str
+
+
+class ModelFile(CamelModel):
+    """A file uploaded for a model (``uploaded_files``)."""
+
+    id: uuid.UUID
+    name: str
+    status: str
+    size: float | None
+    type: str | None
+    tag: str | None
+
+
 class ModelDetail(CamelModel):
-    """``GET /model/{modelId}``: stage dates are the latest audit row of that action, else null."""
+    """The model page (``GET /model/{modelId}``, ``POST /step/model/{modelId}``).
+
+    ``query`` is the project's latest cohort query (null when it has none: the web app then keeps
+    "Initiate training" off); stage dates are the latest audit row of that action, else null
+    (``trainingStartedAt`` = ``runningAt``, for older web app versions); ``trusts`` is the roster of
+    the newest run (``[]`` before one); ``queuePosition`` is 1-based, null when not queued.
+    """
 
     model_id: uuid.UUID
     model_name: str
     model_description: str
     project_id: uuid.UUID
     status: ModelStatus
+    query: ProjectQuery | None
+    files: list[ModelFile]
     creation_timestamp: datetime
     prepared_at: datetime | None
     running_at: datetime | None
+    training_started_at: datetime | None
     results_uploaded_at: datetime | None
     trusts: list[TrustSummary]
+    queue_position: int | None
 
 
 class DeletedCount(CamelModel):
@@ -139,13 +168,6 @@ class LogEntry(CamelModel):
     log: str
 
 
-class LogsPage(CamelModel):
-    """Oldest first; ``nextCursor`` is null on the last page."""
-
-    data: list[LogEntry]
-    next_cursor: str | None
-
-
 class ModelSummary(CamelModel):
     """One row of ``GET /models``."""
 
@@ -156,8 +178,10 @@ class ModelSummary(CamelModel):
     project_id: uuid.UUID
     project_name: str
     owner_id: uuid.UUID
+    owner_name: str | None
     creation_timestamp: datetime
     trusts: list[TrustSummary]
+    queue_position: int | None
 
 
 class ModelList(CamelModel):
@@ -169,3 +193,38 @@ class ModelList(CamelModel):
     total_records: int
     data: list[ModelSummary]
     status_counts: dict[ModelStatus, int]
+
+
+class ProjectSummary(CamelModel):
+    """A project in the web app's project filter (``GET /models/projects``)."""
+
+    id: uuid.UUID
+    name: str
+    status: ProjectStatus
+
+
+TrustState = Literal["training", "returned", "dropped"]
+
+
+class TrustProgress(CamelModel):
+    """One roster trust in the current run: ``dropped`` after a failure with no result since,
+    ``returned`` when its last result is for the current round, else ``training``."""
+
+    id: uuid.UUID
+    name: str
+    code: str | None
+    state: TrustState
+    last_round: int | None
+    last_event_at: datetime | None
+    avg_round_seconds: float | None
+
+
+class ModelProgress(CamelModel):
+    """The round progress card (``GET /model/{modelId}/progress``, SPEC §3)."""
+
+    current_round: int | None
+    total_rounds: int | None
+    started_at: datetime | None
+    avg_round_seconds: float | None
+    est_remaining_seconds: float | None
+    trusts: list[TrustProgress]
