@@ -109,9 +109,14 @@ class Given:
         return model
 
     def job(
-        self, model: Model, *, status: JobStatus = JobStatus.IN_PROGRESS, created: datetime | None = None
+        self,
+        model: Model,
+        *,
+        status: JobStatus = JobStatus.IN_PROGRESS,
+        created: datetime | None = None,
+        started: datetime | None = None,
     ) -> FLJob:
-        job = FLJob(id=uuid.uuid4(), model_id=model.id, status=status)
+        job = FLJob(id=uuid.uuid4(), model_id=model.id, status=status, started=started)
         if created is not None:
             job.created = created
         self._commit(job)
@@ -137,6 +142,7 @@ class Given:
         result: float,
         x_label: str = "Global Round",
         global_round: int = 0,
+        at: datetime | None = None,
     ) -> FLMetrics:
         row = FLMetrics(
             model_id=model.id,
@@ -148,6 +154,8 @@ class Given:
             x_label=x_label,
             x_value=x_value,
         )
+        if at is not None:
+            row.timestamp = at
         self._commit(row)
         return row
 
