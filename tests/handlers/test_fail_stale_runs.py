@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.errors import DatabaseUnavailableError
 from flip_models.store.settings import get_settings
 from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.builders import Given
@@ -103,3 +104,13 @@ def test_nothing_to_do_is_counted_as_zero(given: Given, capsys: pytest.CaptureFi
 
     assert response == {"staleRunMinutes": 120, "candidates": 0, "failed": [], "errors": []}
     assert emitted(capsys.readouterr().out, "StaleRunsFailed") == [0.0]
+
+
+@pytest.mark.usefixtures("database_down")
+def test_a_database_that_is_down_fails_the_invocation_and_counts_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(DatabaseUnavailableError):
+        invoke("fail_stale_runs", scheduled_event())
+
+    assert emitted(capsys.readouterr().out, "StaleRunsFailed") == [0.0]  # EventBridge retries it

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from flip_models.core.status import ACTIVE_STATUSES
 from flip_models.core.transitions import insert_log, lock_model, transition
 from flip_models.enums import ModelStatus
-from flip_models.errors import DatabaseUnavailableError, FlipError
+from flip_models.errors import FlipError
 from flip_models.observability import logger, metrics
-from flip_models.store.db import session_scope
+from flip_models.store.db import DatabaseError, session_scope
 from flip_models.store.tables import FLJob, FLLogs, FLMetrics, Model, ModelsAudit
 
 
@@ -152,8 +152,8 @@ def fail_stale_runs(stale_after_minutes: int, session_factory: sessionmaker[Sess
     """The sweep: find the stale runs, then fail each in its own transaction; log and count each one.
 
     A database that is down ends the sweep (:class:`DatabaseUnavailableError`; what was committed
-    stays). A model the database refuses to change is logged and skipped, and :class:`SweepError`
-    is raised once the others are done, so the invocation is reported failed.
+    stays). A model the database refuses to change (:class:`DatabaseError`) is logged and skipped,
+    and :class:`SweepError` is raised once the others are done, so the invocation is reported failed.
     """
     sweep = Sweep(stale_after_minutes)
     try:
@@ -175,9 +175,7 @@ def _fail_one(model_id: uuid.UUID, sweep: Sweep, session_factory: sessionmaker[S
     try:
         with session_scope(session_factory) as session:
             failed = fail_stale_run(model_id, sweep.stale_after_minutes, session)
-    except DatabaseUnavailableError:
-        raise
-    except FlipError as error:
+    except DatabaseError as error:  # this model only (a rule the database enforces); not transient
         logger.error(
             "stale run could not be failed", extra={"model_id": str(model_id), "error": error.message}
         )
