@@ -3,6 +3,8 @@
 The run creates a database of its own (dropped afterwards), seeds the demo data (the sample events'
 ids) and the benchmark's models, and points ``DATABASE_URL`` at it for the in-process handlers
 (restored afterwards). ``quick`` is a small run for CI: tiny data, few repetitions, no 1M step.
+The stale-run section builds a database of its own (``bench/stale_runs.py``; alone: ``python -m
+bench.stale_runs``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from bench import coldstart, dataset, ingestion, lambdas, scaling, warm
+from bench import coldstart, dataset, ingestion, lambdas, scaling, stale_runs, warm
 from bench.timing import goal
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
@@ -30,7 +32,8 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 #: Cold-start goals.
 COLD_RATIO_GOAL = 1.25
 COLD_RSS_GOAL_MB = 120.0
-#: Functions that serve people or FL servers (the migration runs once per deploy: reported only).
+#: Functions that serve people or FL servers; the others' cold starts are reported only, for a reason.
+INFORMATIONAL = {"migrate": "runs once per deploy", "fail_stale_runs": "runs on a schedule, for no caller"}
 SERVING = frozenset(
     {
         "create_model",
@@ -66,10 +69,13 @@ class Plan:
     ingest_messages: int
     scaling_steps: tuple[int, ...]
     scaling_repeat: int
+    stale: stale_runs.Sizes
 
 
-FULL = Plan(False, 5, None, 200, 20_000, 50, 2000, (10_000, 100_000, 1_000_000), 10)
-QUICK = Plan(True, 1, ("get_model_metrics", "fl_metrics"), 10, 1000, 5, 100, (1000, 5000), 3)
+FULL = Plan(False, 5, None, 200, 20_000, 50, 2000, (10_000, 100_000, 1_000_000), 10, stale_runs.FULL)
+QUICK = Plan(
+    True, 1, ("get_model_metrics", "fl_metrics"), 10, 1000, 5, 100, (1000, 5000), 3, stale_runs.QUICK
+)
 
 
 def machine(engine: Engine) -> dict[str, Any]:
@@ -186,7 +192,7 @@ def cold_start(plan: Plan, url: str, model: dataset.BenchModel) -> dict[str, Any
             "ratio": round(ratio, 2),
             **goal(
                 f"ratio ≤ {COLD_RATIO_GOAL:g} and peak RSS ≤ {COLD_RSS_GOAL_MB:g} MB"
-                + ("" if serving else " (informational: runs once per deploy)"),
+                + ("" if serving else f" (informational: {INFORMATIONAL.get(found.name, 'not serving')})"),
                 ratio <= COLD_RATIO_GOAL and found.peak_rss_mb <= COLD_RSS_GOAL_MB,
             ),
             "serving": serving,
@@ -238,6 +244,8 @@ def run(quick: bool = False, out: Path = DEFAULT_OUT) -> dict[str, Any]:
             results["ingestion"] = ingestion.measure(engine, world.model, plan.ingest_messages)
             print("bench: scaling…", file=sys.stderr)
             results["scaling"] = scaling.measure(engine, url, list(plan.scaling_steps), plan.scaling_repeat)
+            print("bench: stale-run sweep…", file=sys.stderr)
+            results["stale_runs"] = stale_runs.measure(plan.stale)
         finally:
             engine.dispose()
     results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
@@ -308,4 +316,5 @@ def render(results: Mapping[str, Any]) -> str:
             f"{step['metrics_peak_mb']:>8.1f}{step['logs_first_page_p50_ms']:>12.2f}"
             f"{step['logs_deep_page_p50_ms']:>9.2f}{step['logs_page_peak_mb']:>7.1f}"
         )
+    lines += ["", *stale_runs.render(results["stale_runs"])]
     return "\n".join(lines)

@@ -119,9 +119,10 @@ class Given:
         status: JobStatus = JobStatus.IN_PROGRESS,
         created: datetime | None = None,
         roster: Sequence[Trust] = (),
+        started: datetime | None = None,
     ) -> FLJob:
         """An ``fl_job`` of the model; ``roster``: the trusts it was dispatched to (``fl_job_trust``)."""
-        job = FLJob(id=uuid.uuid4(), model_id=model.id, status=status)
+        job = FLJob(id=uuid.uuid4(), model_id=model.id, status=status, started=started)
         if created is not None:
             job.created = created
         self._commit(job)
@@ -169,6 +170,7 @@ class Given:
         result: float,
         x_label: str = "Global Round",
         global_round: int = 0,
+        at: datetime | None = None,
     ) -> FLMetrics:
         row = FLMetrics(
             model_id=model.id,
@@ -180,6 +182,8 @@ class Given:
             x_label=x_label,
             x_value=x_value,
         )
+        if at is not None:
+            row.timestamp = at
         self._commit(row)
         return row
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from flip_local import schedule
 from flip_models.errors import FlipError
 
 if TYPE_CHECKING:
@@ -51,7 +52,11 @@ def _dev(args: argparse.Namespace) -> int:
     from flip_local.stack import run
 
     code: int = run(
-        http_port=args.port, sqs_port=args.sqs_port, seed=not args.no_seed, queue_prefix=args.queue_prefix
+        http_port=args.port,
+        sqs_port=args.sqs_port,
+        seed=not args.no_seed,
+        queue_prefix=args.queue_prefix,
+        schedule_every=args.sweep_every,
     )
     return code
 
@@ -95,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--sqs-port", type=int, default=9324, help="port of moto's SQS server (default 9324)")
     dev.add_argument("--no-seed", action="store_true", help="do not insert the demo data")
     dev.add_argument("--queue-prefix", default="", help="prefix of the queue names (share one LocalStack)")
+    dev.add_argument(
+        "--sweep-every",
+        type=float,
+        default=schedule.EVERY_SECONDS,
+        metavar="SECONDS",
+        help="run the scheduled functions (the stale-run sweep) every SECONDS (default 30; 0: never)",
+    )
     dev.set_defaults(run=_dev)
     send = commands.add_parser("send", help="send the messages of an SQS sample event to the local queues")
     send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")

@@ -1,4 +1,5 @@
-"""Idempotent demo data: one approved project, three trusts with FL kit slots, models in four states.
+"""Idempotent demo data: one approved project, three trusts with FL kit slots, models in four states,
+and a run whose FL server went silent (for the stale-run sweep).
 
 Every row has a fixed id and is inserted with ``ON CONFLICT DO NOTHING``, so seeding twice changes
 nothing and never undoes what a user did to the demo models since. Times are relative to the first
@@ -97,6 +98,7 @@ class DemoSummary:
     running_model_id: uuid.UUID
     finished_model_id: uuid.UUID
     queued_model_id: uuid.UUID
+    silent_model_id: uuid.UUID
     trust_ids: dict[str, uuid.UUID]
     users: dict[str, uuid.UUID]
     rows_inserted: int
@@ -111,6 +113,7 @@ class DemoSummary:
         lines.append(f"  model RUNNING      {self.running_model_id}")
         lines.append(f"  model RESULTS_UPLOADED {self.finished_model_id}")
         lines.append(f"  model queued (PENDING, position 1) {self.queued_model_id}")
+        lines.append(f"  model RUNNING, FL server silent {self.silent_model_id} (the sweep fails it)")
         for role, user_id in self.users.items():
             groups = ",".join(DEMO_USERS[role][1]) or "-"
             lines.append(f"  user {role:<11} {user_id}  groups: {groups}")
@@ -314,16 +317,126 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
     inserted += _insert(session, FLLogs, _finished_log_rows(finished, finished_start, trust_ids))
     inserted += _insert(session, FLMetrics, _metric_rows(running, run_start, trust_ids, rounds=3))
     inserted += _insert(session, FLMetrics, _metric_rows(finished, finished_start, trust_ids, rounds=5))
+    silent, silent_rows = _seed_silent_run(session, project_id, researcher, trust_ids, now)
+    inserted += silent_rows
     return DemoSummary(
         project_id=project_id,
         pending_model_id=pending,
         running_model_id=running,
         finished_model_id=finished,
         queued_model_id=queued,
+        silent_model_id=silent,
         trust_ids=trust_ids,
         users={role: user_id for role, (user_id, _) in DEMO_USERS.items()},
         rows_inserted=inserted,
     )
+
+
+def _seed_silent_run(
+    session: Session,
+    project_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    trust_ids: dict[str, uuid.UUID],
+    now: datetime,
+) -> tuple[uuid.UUID, int]:
+    """A run whose FL server went silent: RUNNING, its job IN_PROGRESS on a second FL net whose
+    scheduler is BUSY, its last sign of life three hours before the first seeding (older than the
+    sweep's default 120 minutes), so the local stack's sweep fails it within its first interval.
+
+    Returns the model's id and the rows inserted now (none once seeded: it keeps its first times).
+    """
+    model_id, net_id, job_id = demo_id("model:silent"), demo_id("net:2"), demo_id("job:silent")
+    start = now - timedelta(hours=5)
+    slots = _slots()
+    model = {
+        "id": model_id,
+        "name": "Pneumonia ViT (FL server silent)",
+        "description": "Demo model whose FL server stopped reporting mid-run.",
+        "status": ModelStatus.RUNNING,
+        "project_id": project_id,
+        "owner_id": owner_id,
+        "creation_timestamp": start - timedelta(hours=1),
+    }
+    net = {
+        "id": net_id,
+        "name": "demo-net-2",
+        "endpoint": "http://fl-net-2:9091",
+        "fl_backend": FLBackend.FLOWER,
+    }
+    job = {
+        "id": job_id,
+        "model_id": model_id,
+        "status": JobStatus.IN_PROGRESS,
+        "created": start,
+        "started": start + timedelta(minutes=1),
+        "completed": None,
+    }
+    audit = [
+        {
+            "id": demo_id(f"audit:{model_id}:{action}"),
+            "model_id": model_id,
+            "action": action,
+            "user_id": None,
+            "audit_date": start + timedelta(minutes=2 + index),
+        }
+        for index, action in enumerate((ModelAuditAction.PREPARED, ModelAuditAction.RUNNING))
+    ]
+    lines: list[dict[str, Any]] = []
+    empty = dict.fromkeys(("trust", "fl_client_name", "log", "event_type", "global_round", "details"))
+    for index, status in enumerate((ModelStatus.INITIATED, ModelStatus.PREPARED, ModelStatus.RUNNING)):
+        text, success = HUB_LOG_LINES[status]
+        lines.append(
+            empty | {"log": text, "success": success, "log_date": start + timedelta(minutes=index + 1)}
+        )
+    lines.append(
+        empty
+        | {
+            "event_type": FLLogEvent.ROUND_STARTED,
+            "global_round": 1,
+            "details": {"total_rounds": 20},
+            "success": True,
+            "log_date": start + timedelta(minutes=10),
+        }
+    )
+    # The last sign of life: one trust's result, two hours into the run; then silence.
+    lines.append(
+        empty
+        | {
+            "trust": trust_ids["GSTT"],
+            "fl_client_name": slots["GSTT"],
+            "event_type": FLLogEvent.CLIENT_RESULT_RECEIVED,
+            "global_round": 1,
+            "details": {"size_bytes": 343_932_928},
+            "success": True,
+            "log_date": start + timedelta(hours=2),
+        }
+    )
+    inserted = _insert(session, Model, [model])
+    inserted += _insert(
+        session,
+        ModelTrustIntersect,
+        [
+            {"id": demo_id(f"mti:{model_id}:{code}"), "model_id": model_id, "trust_id": trust_id}
+            for code, trust_id in trust_ids.items()
+        ],
+    )
+    inserted += _insert(session, FLNets, [net])
+    inserted += _insert(session, FLJob, [job])
+    inserted += _insert(
+        session,
+        FLScheduler,
+        [{"id": demo_id("scheduler:2"), "net_id": net_id, "status": NetStatus.BUSY, "job_id": job_id}],
+    )
+    inserted += _insert(session, ModelsAudit, audit)
+    inserted += _insert(
+        session,
+        FLLogs,
+        [
+            {"id": demo_id(f"log:{model_id}:{index}"), "model_id": model_id} | row
+            for index, row in enumerate(lines)
+        ],
+    )
+    return model_id, inserted
 
 
 def _file_rows(model_ids: list[uuid.UUID]) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 PostgreSQL (``DATABASE_URL`` or embedded), migrations and demo data; SQS (``AWS_ENDPOINT_URL`` →
 LocalStack, else moto's server in-process) with the template's queues; an HTTP server serving every
-``Api`` event of the template; a poller per SQS event source. State for ``flip-models send`` is
+``Api`` event of the template; a poller per SQS event source; each ``Schedule`` event fired every
+``schedule_every`` seconds. State for ``flip-models send`` is
 written to ``.local/stack.json``.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 from flip_local.api_gateway import BoundRoute, make_server, swagger_pages
 from flip_local.postgres import EmbeddedPostgres
 from flip_local.runtime import FunctionWorker
+from flip_local.schedule import EVERY_SECONDS, Schedule
 from flip_local.sqs import REGION, LocalQueue, Poller, create_queues, sqs_client
 from flip_local.template import ROOT, FunctionSpec, Template, load_template
 
@@ -79,6 +81,7 @@ class DevStack:
     endpoint_url: str | None = None
     seed: bool = True
     queue_prefix: str = ""
+    schedule_every: float = EVERY_SECONDS  # 0: scheduled functions never fire
     log: Callable[[str], None] = log
     _stops: list[Callable[[], None]] = field(default_factory=list)
     queues: dict[str, LocalQueue] = field(default_factory=dict)
@@ -93,6 +96,7 @@ class DevStack:
         self.log(f"queues ready on {endpoint}: {', '.join(q.name for q in self.queues.values())}")
         workers = self._workers(template, database_url, endpoint)
         self._start_pollers(template, client, workers)
+        self._start_schedules(template, workers)
         routes = self._start_http(template, workers)
         state = {
             "api_url": f"http://127.0.0.1:{self.http_port}",
@@ -192,6 +196,20 @@ class DevStack:
                 poller.start()
                 self._stops.append(poller.stop)
 
+    def _start_schedules(self, template: Template, workers: Mapping[str, FunctionWorker]) -> None:
+        for spec in template.functions.values():
+            for source in spec.schedules:
+                if self.schedule_every <= 0:
+                    self.log(f"schedule off: {spec.logical_id} ({source.expression} in AWS) never fires")
+                    continue
+                schedule = Schedule(spec, source, workers[spec.logical_id], self.schedule_every, self.log)
+                schedule.start()
+                self._stops.append(schedule.stop)
+                self.log(
+                    f"schedule: {spec.logical_id} every {self.schedule_every:g} s "
+                    f"({source.expression} in AWS)"
+                )
+
     def _start_http(self, template: Template, workers: Mapping[str, FunctionWorker]) -> list[str]:
         bound = [
             BoundRoute(route, route.pattern(), workers[spec.logical_id])
@@ -227,7 +245,13 @@ class DevStack:
                 self.log(f"while stopping: {error}")
 
 
-def run(http_port: int, sqs_port: int, seed: bool, queue_prefix: str = "") -> int:
+def run(
+    http_port: int,
+    sqs_port: int,
+    seed: bool,
+    queue_prefix: str = "",
+    schedule_every: float = EVERY_SECONDS,
+) -> int:
     """Start the stack, print where everything is, serve until Ctrl-C or SIGTERM."""
     stack = DevStack(
         http_port=http_port,
@@ -236,6 +260,7 @@ def run(http_port: int, sqs_port: int, seed: bool, queue_prefix: str = "") -> in
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         seed=seed,
         queue_prefix=queue_prefix,
+        schedule_every=schedule_every,
     )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a background job may ignore it

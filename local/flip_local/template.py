@@ -1,5 +1,7 @@
 """Read ``template.yaml`` the way the local stack needs it: functions, their events, queues.
 
+Events read: ``Api`` (routes), ``SQS`` (queue and batch size) and ``Schedule`` (the expression).
+
 Only the intrinsic functions the template uses are resolved (``Ref``, ``Sub``, ``GetAtt``, ``Join``,
 ``If`` on parameters): enough to give each function its environment and each queue its name.
 """
@@ -42,6 +44,12 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class ScheduleSource:
+    name: str  # the event's name in the template (part of the EventBridge rule's name)
+    expression: str  # ``rate(5 minutes)`` or ``cron(…)``, parameters resolved
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_uri: Path
@@ -50,6 +58,7 @@ class FunctionSpec:
     environment: Mapping[str, Any]
     api_routes: tuple[ApiRoute, ...] = ()
     sqs_sources: tuple[SqsSource, ...] = ()
+    schedules: tuple[ScheduleSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,8 +99,8 @@ def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | No
             template.queues[logical_id] = QueueSpec(logical_id, properties)
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        routes, sources = [], []
-        for event in properties.get("Events", {}).values():
+        routes, sources, schedules = [], [], []
+        for event_name, event in properties.get("Events", {}).items():
             event_properties = event.get("Properties", {})
             if event["Type"] == "Api":
                 routes.append(ApiRoute(event_properties["Method"].upper(), event_properties["Path"]))
@@ -100,6 +109,9 @@ def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | No
                 queue_id = queue["Fn::GetAtt"][0] if isinstance(queue, Mapping) else str(queue)
                 batch_size = resolve(event_properties.get("BatchSize", 10), values, {})
                 sources.append(SqsSource(queue_id, int(batch_size)))
+            elif event["Type"] == "Schedule":
+                expression = str(resolve(event_properties["Schedule"], values, {}))
+                schedules.append(ScheduleSource(event_name, expression))
         environment = {**global_env, **properties.get("Environment", {}).get("Variables", {})}
         template.functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
@@ -109,6 +121,7 @@ def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | No
             environment=environment,
             api_routes=tuple(routes),
             sqs_sources=tuple(sources),
+            schedules=tuple(schedules),
         )
     return template
 

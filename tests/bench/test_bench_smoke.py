@@ -41,7 +41,9 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert "Warm latency" in run.stdout
     results = json.loads(out.read_text())
     assert results["quick"] is True
-    assert {"cold_start", "warm_latency", "ingestion", "scaling", "machine", "date"} <= set(results)
+    assert {"cold_start", "warm_latency", "ingestion", "scaling", "stale_runs", "machine", "date"} <= set(
+        results
+    )
     assert results["machine"]["cpu_count"] >= 1
     assert results["machine"]["postgresql"]
 
@@ -79,4 +81,12 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         assert step["logs_deep_page_p50_ms"] > 0
     assert isinstance(scaling["metrics_goal"]["met"], bool)
     assert isinstance(scaling["logs_goal"]["met"], bool)
+
+    stale = results["stale_runs"]
+    assert "Stale-run sweep" in run.stdout
+    assert stale["query"]["p50_ms"] > 0
+    assert stale["explain"]["execution_ms"] > 0
+    assert "ix_fl_logs_model_id_log_date_id" in stale["explain"]["indexes"]
+    assert stale["sweep"]["failed"] == stale["sizes"]["stale"] > 0
+    assert isinstance(stale["met"], bool)
     assert all(n >= 0 for n in _numbers(results))

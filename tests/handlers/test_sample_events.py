@@ -1,4 +1,5 @@
-"""Each SQS function with its sample event from events/, on the demo data: good applied, bad dead-lettered."""
+"""Each SQS function with its sample event from events/, on the demo data: good applied, bad dead-lettered;
+and the scheduled function with its EventBridge sample."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flip_local.demo import demo_id, seed_demo
-from flip_models.enums import ModelStatus
-from flip_models.store.tables import FLLogs, FLMetrics, Model
+from flip_models.enums import JobStatus, ModelStatus, NetStatus
+from flip_models.store.tables import FLJob, FLLogs, FLMetrics, FLScheduler, Model
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.lambda_support import ROOT
 from tests.sqs_events import failed_ids
@@ -81,3 +82,21 @@ def test_fl_status_sample(session: Session, status_dlq: DeadLetterQueue) -> None
     assert statuses[RUNNING] == ModelStatus.RESULTS_UPLOADED  # ERROR, then results (Flower)
     assert statuses[demo_id("model:finished")] == ModelStatus.RESULTS_UPLOADED
     assert kinds(status_dlq.letters()) == ["invalid_message", "invalid_message", "unknown_model"]
+
+
+def test_fail_stale_runs_sample(session: Session) -> None:
+    """The EventBridge sample on the demo data: the demo's silent run is failed, its scheduler freed."""
+    seeded(session)
+    silent = demo_id("model:silent")
+
+    response = invoke("fail_stale_runs", sample("fail_stale_runs"))
+
+    assert str(silent) in response["failed"]
+    assert response["errors"] == []
+    session.expire_all()
+    assert session.get(Model, silent).status == ModelStatus.ERROR  # type: ignore[union-attr]
+    scheduler = session.get(FLScheduler, demo_id("scheduler:2"))
+    assert scheduler is not None
+    assert (scheduler.status, scheduler.job_id) == (NetStatus.AVAILABLE, None)
+    assert session.get(FLJob, demo_id("job:silent")).status == JobStatus.COMPLETED  # type: ignore[union-attr]
+    assert session.get(Model, demo_id("model:pending")).status == ModelStatus.PENDING  # type: ignore[union-attr]

@@ -22,14 +22,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from flip_local.demo import DEMO_USERS, demo_id
-from flip_models.enums import ModelAuditAction, ModelStatus, NetStatus
-from flip_models.store.tables import FLMetrics, FLScheduler, Model, ModelsAudit
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.store.tables import FLJob, FLMetrics, FLScheduler, Model, ModelsAudit
 from tests.dev_stack import RunningStack, running_dev_stack
 from tests.lambda_support import ROOT
 
 README = ROOT / "README.md"
 RUNNING = demo_id("model:running")
 PENDING = demo_id("model:pending")
+SCHEDULER = demo_id("scheduler:1")  # the RUNNING model's
+SILENT = demo_id("model:silent")
 
 
 def tour_lines() -> list[str]:
@@ -49,7 +51,8 @@ def dev_stack(
     """``flip-models dev`` on free ports against the test database; SQS from moto or LocalStack."""
     environment = {**os.environ, "DATABASE_URL": database_url, "FLIP_LOCAL_LOG_LEVEL": "WARNING"}
     environment.pop("AWS_ENDPOINT_URL", None)
-    arguments = []
+    # The tour runs with the sweep on, as `make run` starts it: the demo's RUNNING model is alive.
+    arguments: list[str] = []
     if request.param == "localstack":
         environment["AWS_ENDPOINT_URL"] = request.getfixturevalue("localstack_endpoint")
         arguments += ["--queue-prefix", f"e2e-{os.getpid()}-{secrets.token_hex(3)}-"]
@@ -150,7 +153,9 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
         )
     ).all()
     assert [row.user_id for row in stops] == [researcher]
-    assert session.scalar(select(FLScheduler.status)) == NetStatus.AVAILABLE
+    assert (
+        session.scalar(select(FLScheduler.status).where(FLScheduler.id == SCHEDULER)) == NetStatus.AVAILABLE
+    )
 
     # 8. logs: an array, rendered round events, the stop line last
     logs = json.loads(run_line(dev_stack, variables, steps[7]))
@@ -182,3 +187,28 @@ def test_no_identity_is_401_like_cognito_and_docs_are_served(dev_stack: RunningS
         assert b"SwaggerUIBundle" in script.read(200_000)
     with urllib.request.urlopen(f"{dev_stack.api}/openapi.json", timeout=10) as spec:
         assert json.loads(spec.read()) == json.loads((ROOT / "openapi.json").read_text())
+
+
+def test_the_local_stack_sweeps_the_demo_run_whose_fl_server_went_silent(
+    database_url: str, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    """``--sweep-every 1``: the schedule fires in the function's worker process, fails the demo's
+    silent run (its scheduler freed) and the stack's terminal says so."""
+    environment = {**os.environ, "DATABASE_URL": database_url, "FLIP_LOCAL_LOG_LEVEL": "WARNING"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    with running_dev_stack(environment, ["--sweep-every", "1"], tmp_path) as stack:
+
+        def failed() -> bool:
+            session.expire_all()
+            return session.scalar(select(Model.status).where(Model.id == SILENT)) == ModelStatus.ERROR
+
+        wait_for(failed)
+        wait_for(lambda: str(SILENT) in stack.output())
+    scheduler = session.get(FLScheduler, demo_id("scheduler:2"))
+    assert scheduler is not None
+    assert (scheduler.status, scheduler.job_id) == (NetStatus.AVAILABLE, None)
+    assert session.get(FLJob, demo_id("job:silent")).status == JobStatus.COMPLETED  # type: ignore[union-attr]
+    assert session.scalar(select(Model.status).where(Model.id == RUNNING)) == ModelStatus.RUNNING  # alive
+    output = stack.output()
+    assert "schedule: FailStaleRunsFunction every 1 s (rate(5 minutes) in AWS)" in output
+    assert "schedule → FailStaleRunsFunction: " in output

@@ -1,12 +1,17 @@
-"""The local stack's pieces: template reading, route matching, the dev identity, Lambda events."""
+"""The local stack's pieces: template reading, route matching, the dev identity, Lambda events,
+schedules."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 from flip_local.api_gateway import build_proxy_event, identity_claims
 from flip_local.demo import DEMO_USERS
-from flip_local.template import ApiRoute, load_template, resolve
+from flip_local.runtime import InvocationError
+from flip_local.schedule import Schedule
+from flip_local.template import ApiRoute, ScheduleSource, load_template, resolve
 
 
 def test_route_patterns_capture_path_parameters_like_api_gateway() -> None:
@@ -94,6 +99,55 @@ def test_sqs_sources_take_their_batch_size_from_the_template_parameters() -> Non
         "FlMetricsQueue": int(parameters["FlMetricsBatchSize"]["Default"]),
         "FlStatusQueue": int(parameters["FlStatusBatchSize"]["Default"]),
     }
+
+
+def test_schedule_events_are_read_with_their_expression() -> None:
+    template = load_template(parameters={"Stage": "local", "StaleRunSweepRate": "rate(1 hour)"})
+
+    schedules = {spec.logical_id: spec.schedules for spec in template.functions.values() if spec.schedules}
+
+    assert schedules == {"FailStaleRunsFunction": (ScheduleSource("Sweep", "rate(1 hour)"),)}
+    assert load_template().functions["FailStaleRunsFunction"].schedules[0].expression == "rate(5 minutes)"
+
+
+class StubWorker:
+    """Stands in for a function's worker process: records events, answers from a list."""
+
+    def __init__(self, *answers: object) -> None:
+        self.name, self.events, self.answers = "FailStaleRunsFunction", [], list(answers)
+
+    def invoke(self, event: dict[str, Any]) -> object:
+        self.events.append(event)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_a_schedule_fires_every_interval_with_a_scheduled_event_and_logs_what_was_done() -> None:
+    spec = load_template().functions["FailStaleRunsFunction"]
+    idle = {"candidates": 0, "failed": [], "errors": []}
+    busy = {"candidates": 1, "failed": ["m-1"], "errors": []}
+    worker = StubWorker(idle, busy, InvocationError("FailStaleRunsFunction: timed out after 300 s"))
+    lines: list[str] = []
+    schedule = Schedule(spec, spec.schedules[0], worker, 0.05, lines.append)  # type: ignore[arg-type]
+
+    schedule.start()
+    deadline = time.monotonic() + 10
+    while len(worker.events) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    schedule.stop()
+    schedule.join(5)
+
+    assert len(worker.events) == 3
+    assert {event["detail-type"] for event in worker.events} == {"Scheduled Event"}
+    assert worker.events[0]["resources"] == [
+        "arn:aws:events:eu-west-2:000000000000:rule/flip-models-local-FailStaleRunsFunctionSweep"
+    ]
+    assert lines == [
+        'schedule → FailStaleRunsFunction: {"candidates": 1, "failed": ["m-1"], "errors": []}',
+        "schedule → FailStaleRunsFunction: failed: FailStaleRunsFunction: timed out after 300 s",
+    ]
 
 
 def test_a_body_that_is_not_utf8_reaches_the_function_as_text() -> None:

@@ -44,6 +44,7 @@ def test_seed_demo_twice_is_idempotent_and_gives_the_promised_data(
         first["running_model_id"]: ModelStatus.RUNNING,
         first["finished_model_id"]: ModelStatus.RESULTS_UPLOADED,
         first["queued_model_id"]: ModelStatus.PENDING,
+        first["silent_model_id"]: ModelStatus.RUNNING,
     }
     for code, _, slot in DEMO_TRUSTS:
         trust = resolve_trust_from_fl_client_name(slot, session)

@@ -34,6 +34,8 @@ class Settings(BaseModel):
     researcher_group: str = "researcher"
     cors_allow_origin: str = "*"
     dead_letter_queue_url: str | None = None
+    #: A run with no sign of life for this long is failed by the scheduled sweep (SPEC §8).
+    stale_run_minutes: Annotated[int, Field(gt=0)] = 120
 
     @field_validator("db_ssl", mode="before")
     @classmethod
