@@ -9,9 +9,11 @@ pg8000 never falls back to plaintext when it is given one.
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -121,11 +123,36 @@ def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
         pool_timeout=settings.db_timeout_seconds,
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
+        json_deserializer=decode_json,
     )
     event.listen(engine, "handle_error", _network_errors_are_disconnects)
     setattr(engine.dialect, "do_ping", _ping_by_beginning)  # noqa: B010 (an instance attribute, on purpose)
     setattr(engine.dialect, "do_commit", _commit_in_one_round_trip)  # noqa: B010
     return engine
+
+
+def decode_json(text: str) -> Any:
+    """A ``json``/``jsonb`` value from the database as Python, whatever PostgreSQL holds; never raises.
+
+    Other FLIP services write these columns too, and jsonb holds what Python's ``json`` refuses: an
+    integer over Python's 4,300-digit limit is decoded as a ``Decimal``; a value nested deeper than
+    its recursion limit stays the JSON text it is. A failure here would break the driver mid-row,
+    losing the connection and the page (SPEC §3: one odd row never breaks a model's feed).
+    """
+    try:
+        try:
+            return json.loads(text)
+        except ValueError:  # PostgreSQL sends valid JSON: an integer over the digit limit
+            return json.loads(text, parse_int=_integer)
+    except RecursionError:
+        return text
+
+
+def _integer(digits: str) -> int | Decimal:
+    try:
+        return int(digits)
+    except ValueError:
+        return Decimal(digits)
 
 
 def _ping_by_beginning(dbapi_connection: Any) -> bool:
