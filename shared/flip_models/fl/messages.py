@@ -41,6 +41,9 @@ DEFAULT_X_LABEL: Final = "Global Round"
 MAX_REASON_LENGTH: Final = 256
 #: An ``event_id`` is a unique-index key: longer ones are refused rather than failing in the database.
 MAX_EVENT_ID_LENGTH: Final = 512
+#: A free-text ``log`` longer than this is stored cut, with :data:`LOG_CUT_SUFFIX` (SPEC §5).
+MAX_LOG_CHARACTERS: Final = 32_768
+LOG_CUT_SUFFIX: Final = " … [cut: {rest} more characters]"
 
 
 def _rule(field: str, message: str) -> PydanticCustomError:
@@ -71,6 +74,17 @@ class FLLogMessage(_Message):
     global_round: int | None = None
     details: dict[str, Any] | None = None
     success: bool = True
+
+    @field_validator("log", mode="after")
+    @classmethod
+    def _cut_long_text(cls, value: str | None) -> str | None:
+        """A text over :data:`MAX_LOG_CHARACTERS` is cut, never refused: a client's traceback must
+        still reach the user, and a row must stay small. Cut here, so that the stored row and the
+        message's digest describe the same text."""
+        if value is None or len(value) <= MAX_LOG_CHARACTERS:
+            return value
+        rest = len(value) - MAX_LOG_CHARACTERS
+        return value[:MAX_LOG_CHARACTERS] + LOG_CUT_SUFFIX.format(rest=rest)
 
     @model_validator(mode="after")
     def _spec_rules(self) -> FLLogMessage:
