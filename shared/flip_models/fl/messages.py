@@ -7,6 +7,7 @@ Unknown extra fields are accepted and ignored, so that older and newer FL server
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -63,6 +64,20 @@ class _Message(BaseModel):
     @classmethod
     def _blank_event_id_is_absent(cls, value: str | None) -> str | None:
         return value if value is not None and value.strip() else None
+
+    def digest(self) -> str:
+        """What the sender said, as a stable hash: SHA-256 (hex) of the validated message as canonical
+        JSON (every field of its model, keys sorted, no spaces, non-ASCII escaped).
+
+        Stored with the row (``message_digest``) so that a key seen again can be told apart: the
+        same digest is a redelivery, another one a reused ``event_id`` (SPEC §5). Every field the
+        sender controls is in it, as validated: a log's text after the cut, a metric's defaults
+        applied, a blank ``event_id`` as absent. Not in it: the SQS transport (message id, sent
+        time, attributes), the body's formatting and key order, and unknown fields, which
+        validation ignores.
+        """
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class FLLogMessage(_Message):
