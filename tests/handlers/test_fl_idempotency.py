@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from flip_models.enums import ModelAuditAction, ModelStatus
@@ -216,6 +218,51 @@ def test_a_row_written_before_digests_existed_takes_any_body_as_a_redelivery(
 
     assert [(key, text) for _, key, text, _ in LOGS.rows(session)] == [("e-1", "old")]
     assert logs_dlq.letters() == []
+
+
+def test_a_key_another_batch_commits_while_this_one_waits_is_compared_with_what_it_committed(
+    models: tuple[Model, Model], session: Session, engine: Engine, logs_dlq: DeadLetterQueue
+) -> None:
+    """The statement's own snapshot cannot see a row committed while its insert waited on that key,
+    so the key's row is read again."""
+    model, _ = models
+    session.add(
+        FLLogs(
+            model_id=model.id,
+            success=True,
+            log="the other batch's",
+            message_id="e-1",
+            message_digest="0" * 64,
+        )
+    )
+    session.flush()  # the key is taken, not yet committed
+    sent: list[str] = []
+    worker = threading.Thread(target=lambda: sent.extend(send(LOGS, [_log(model, "mine", event_id="e-1")])))
+    worker.start()
+    _wait_for_a_lock_wait(engine)
+    session.commit()
+    worker.join(timeout=30)
+
+    assert [text for _, _, text, _ in LOGS.rows(session)] == ["the other batch's"]
+    assert reasons(logs_dlq) == {sent[0]: ("event_id_reused", REUSED)}
+
+
+def _wait_for_a_lock_wait(engine: Engine) -> None:
+    """Until a backend of the service (application name ``flip-models``) waits on a lock."""
+    deadline = time.monotonic() + 10
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'flip-models' AND wait_event_type = 'Lock'"
+                )
+            )
+            connection.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the batch never waited on the key")
 
 
 # --- fl-status.fifo: the requested status is what is compared --------------------------------------
