@@ -103,3 +103,44 @@ def test_rows_another_writer_stored_with_numbers_or_nesting_python_cannot_read_s
         "Round 3 results returned",
         "a line after them",
     ]
+
+
+def test_format_characters_in_fl_text_are_stored_and_shown_as_they_were_sent(
+    given: Given, session: Session, logs_dlq: DeadLetterQueue
+) -> None:
+    """Unicode format characters (category Cf: a right-to-left override, a zero-width space, an
+    isolate) are refused in model names, but FL text is evidence: logs, event types and client
+    names keep them (SPEC §5)."""
+    world = site(given)
+    slot = "Trust\u2066_2\u2069"  # an isolate around part of an FL kit slot's name
+    given.slot(slot, world.trusts[1])
+    line = "loss diverged at \u202etpircs\u202c step 7\u200b"
+    bodies = [
+        {"model_id": str(world.model.id), "fl_client_name": slot, "log": line},
+        event(world.model, event_type="CUSTOM\u200bEVENT", global_round=2, details=None),
+        {
+            "model_id": str(world.model.id),
+            "fl_client_name": "Site\u202e42",
+            "log": "Traceback\u200b",
+            "success": False,
+        },
+    ]
+
+    response = invoke("fl_logs", bodies_event(bodies, queue=QUEUE))
+
+    assert failed_ids(response) == []
+    assert logs_dlq.letters() == []
+    session.expire_all()
+    rows = session.execute(
+        select(FLLogs.fl_client_name, FLLogs.trust, FLLogs.log, FLLogs.event_type).order_by(FLLogs.log_date)
+    ).all()
+    assert [tuple(row) for row in rows] == [
+        (slot, world.trusts[1].id, line, None),
+        ("Trust_1", world.trusts[0].id, None, "CUSTOM\u200bEVENT"),
+        ("Site\u202e42", None, "[unattributed client 'Site\u202e42'] Traceback\u200b", None),
+    ]
+    assert feed(world.viewer, world.model.id) == [
+        line,
+        "Round 2 · CUSTOM\u200bEVENT",
+        "[unattributed client 'Site\u202e42'] Traceback\u200b",
+    ]
