@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from flip_models.store.tables import FLLogs, Model
+from flip_models.store.tables import FLLogs
 from tests.api_events import Person
 from tests.builders import Given
 from tests.handlers.api_world import World, build_world
 from tests.handlers.conftest import DeadLetterQueue, invoke
+from tests.handlers.test_fl_logs import event_log
 from tests.sqs_events import bodies_event, failed_ids
 
 QUEUE = "fl-logs-dev"
@@ -41,19 +42,6 @@ def site(given: Given) -> World:
     return world
 
 
-def event(model: Model, **fields: Any) -> dict[str, Any]:
-    body = {
-        "model_id": str(model.id),
-        "fl_client_name": "Trust_1",
-        "log": None,
-        "event_type": "CLIENT_RESULT_RECEIVED",
-        "global_round": 4,
-        "details": {"size_bytes": 2_411_724},
-        "success": True,
-    }
-    return body | fields
-
-
 def test_a_400_digit_size_is_stored_and_the_feed_renders_the_plain_form(
     given: Given, session: Session, logs_dlq: DeadLetterQueue
 ) -> None:
@@ -61,7 +49,10 @@ def test_a_400_digit_size_is_stored_and_the_feed_renders_the_plain_form(
     the row answered 500 from then on."""
     world = site(given)
     huge = 10**399 + 7
-    bodies = [event(world.model, global_round=3), event(world.model, details={"size_bytes": huge})]
+    bodies = [
+        event_log(world.model, global_round=3),
+        event_log(world.model, global_round=4, details={"size_bytes": huge}),
+    ]
 
     response = invoke("fl_logs", bodies_event(bodies, queue=QUEUE))
 
@@ -117,7 +108,7 @@ def test_format_characters_in_fl_text_are_stored_and_shown_as_they_were_sent(
     line = "loss diverged at \u202etpircs\u202c step 7\u200b"
     bodies = [
         {"model_id": str(world.model.id), "fl_client_name": slot, "log": line},
-        event(world.model, event_type="CUSTOM\u200bEVENT", global_round=2, details=None),
+        event_log(world.model, event_type="CUSTOM\u200bEVENT", global_round=2, details=None),
         {
             "model_id": str(world.model.id),
             "fl_client_name": "Site\u202e42",
