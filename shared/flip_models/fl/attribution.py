@@ -40,8 +40,8 @@ class Attribution:
     client_resolved: bool  #: the FL client name is an assigned slot (False when there is no client)
     trust_in_model: bool  #: that slot's trust is associated with the model
     inserted: bool  #: its row was written now
-    #: a row with its key existed before the statement (an attributable message not inserted whose
-    #: key no row had then met a concurrent writer's row, committed meanwhile)
+    #: a row with its key existed when the statement began (an attributable message neither inserted
+    #: nor ``stored`` met a row that a concurrent batch committed while its insert waited)
     stored: bool = False
     stored_digest: str | None = None  #: that row's ``message_digest``
 

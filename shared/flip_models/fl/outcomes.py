@@ -95,7 +95,7 @@ class Item(Generic[M]):
         return self.message.digest()
 
 
-def redelivery(item: Item[Any], applied_digest: str | None) -> Outcome:
+def key_applied_before(item: Item[Any], applied_digest: str | None) -> Outcome:
     """The outcome of a message whose key was applied already, by ``applied_digest``: the same body
     is a redelivery (acknowledged, no effect); another body reuses the key and is rejected. A row
     without a digest (written before digests were kept, or by another writer) cannot tell: it takes

@@ -22,7 +22,16 @@ from sqlalchemy.orm import Session
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.fl.attribution import LOG_ROWS, METRIC_ROWS, Attribution, BatchInsert
 from flip_models.fl.messages import FLLogMessage, FLMetricMessage, truncate
-from flip_models.fl.outcomes import Applied, Item, M, Outcome, Rejected, RejectionKind, Retry, redelivery
+from flip_models.fl.outcomes import (
+    Applied,
+    Item,
+    M,
+    Outcome,
+    Rejected,
+    RejectionKind,
+    Retry,
+    key_applied_before,
+)
 from flip_models.observability import logger
 from flip_models.store import db
 
@@ -211,7 +220,7 @@ def _apply_rows(
         pending = []
         for item in later:
             if item.identity in applied:
-                outcomes[item.message_id] = redelivery(item, applied[item.identity])
+                outcomes[item.message_id] = key_applied_before(item, applied[item.identity])
             else:
                 pending.append(item)
     return outcomes
@@ -225,7 +234,7 @@ def _apply_distinct(
     outcomes: dict[str, Outcome],
 ) -> dict[Identity, str | None]:
     """Apply messages of distinct keys: inserted → applied; a key with a row already → redelivery or
-    reused key (:func:`redelivery`); not attributable → rejected, or kept as its queue's fallback
+    reused key (:func:`key_applied_before`); not attributable → rejected, or kept as its queue's fallback
     row. Writes each message's outcome into ``outcomes``; returns, for every key applied now or
     before, the digest of its row (what a later message with the key is compared with)."""
     found: dict[str, Attribution] = {}
@@ -254,7 +263,7 @@ def _apply_distinct(
                 outcomes[item.message_id] = Applied()
                 applied[item.identity] = item.digest
             elif attribution.stored:
-                outcomes[item.message_id] = redelivery(item, attribution.stored_digest)
+                outcomes[item.message_id] = key_applied_before(item, attribution.stored_digest)
                 applied[item.identity] = attribution.stored_digest
             else:
                 taken.append(item)
@@ -273,7 +282,7 @@ def _apply_distinct(
         stored = _stored_digests(kind.rows.table, [item.identity for item in taken], session)
         for item in taken:
             if item.identity in stored:
-                outcomes[item.message_id] = redelivery(item, stored[item.identity])
+                outcomes[item.message_id] = key_applied_before(item, stored[item.identity])
                 applied[item.identity] = stored[item.identity]
             else:  # cannot happen: rows are never deleted; try again rather than drop it
                 outcomes[item.message_id] = Retry("the row of this message's key was not found; try again")
