@@ -218,6 +218,35 @@ def test_the_limits_themselves_are_accepted(
     assert logs_dlq.letters() == []
 
 
+@pytest.mark.parametrize(
+    ("length", "stored"),
+    [
+        (32_768, "x" * 32_768),
+        (32_769, "x" * 32_768 + " … [cut: 1 more characters]"),
+        (250_000, "x" * 32_768 + " … [cut: 217232 more characters]"),
+    ],
+    ids=["at the limit", "one over", "a 250,000-character traceback"],
+)
+def test_a_free_text_log_over_32768_characters_is_stored_cut_never_refused(
+    length: int, stored: str, site: tuple[Model, Trust], session: Session, logs_dlq: DeadLetterQueue
+) -> None:
+    """Found from the outside: a 250,000-character log validated and was stored whole (SPEC §5)."""
+    model, _ = site
+    bodies = [
+        text_log(model, log="x" * length),
+        text_log(model, fl_client_name="Trust_9", log="y" * length, success=False),
+    ]
+
+    response = invoke("fl_logs", bodies_event(bodies, queue=QUEUE))
+
+    assert failed_ids(response) == []
+    assert logs_dlq.letters() == []
+    client, unattributed = logs(session, model)
+    assert client.log == stored
+    prefix = "[unattributed client 'Trust_9'] "
+    assert unattributed.log == prefix + stored.replace("x", "y")  # the failed text is kept, cut the same way
+
+
 @pytest.mark.parametrize("body", ["not json at all", "[1, 2, 3]", ""])
 def test_a_body_that_is_not_a_json_object_goes_to_the_dlq(
     body: str, site: tuple[Model, Trust], logs_dlq: DeadLetterQueue

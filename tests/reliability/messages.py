@@ -3,11 +3,14 @@
 Each strategy gives a :class:`Body`: the raw SQS body text and what must happen to it (``apply``,
 ``reject``, or ``either`` for garbage whose fate the fuzzer does not predict). The world they aim
 at is :class:`Site`: two models, a trust of both, a trust of one only and an unassigned FL kit slot.
+:func:`reuse` makes, from a body applied before, another message with its ``event_id``: the same
+body again, another body, or the same key on the other model.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,8 +18,13 @@ from typing import Any, Literal
 from hypothesis import strategies as st
 
 Expect = Literal["apply", "reject", "either"]
+Reuse = Literal["same body", "other body", "other model"]
 
 MAX_ROUND = 2_147_483_647
+#: A free-text log longer than this is stored cut (SPEC §5).
+MAX_LOG_CHARACTERS = 32_768
+#: Numbers Python's ``json`` cannot write, put into a body's text in place of these strings.
+BEYOND_JSON = {'"__5000_DIGITS__"': "9" * 5000, '"__1E400__"': "1e400"}
 #: Text PostgreSQL can store: no NUL, no lone surrogate (which JSON parsing rejects anyway).
 SAFE_TEXT = st.characters(codec="utf-8", exclude_characters="\x00")
 
@@ -26,6 +34,19 @@ class Body:
     text: str
     expect: Expect
     event_id: str | None = None  # the idempotency key when the body carries a usable one
+    fields: dict[str, Any] | None = None  # what was sent, for a body built from fields
+    reused: bool = False  # a key applied before, with another body: rejected as a reused key
+
+    @property
+    def huge_log(self) -> bool:
+        log = self.fields.get("log") if self.fields else None
+        return isinstance(log, str) and len(log) > MAX_LOG_CHARACTERS
+
+    @property
+    def huge_number(self) -> bool:
+        return any(token in self.text for token in BEYOND_JSON.values()) or bool(
+            re.search(r"\d{300}", self.text)
+        )
 
 
 @dataclass(frozen=True)
@@ -38,6 +59,9 @@ class Site:
 
     def clients_of(self, model: uuid.UUID) -> list[str]:
         return ["Trust_1"] if model == self.model_a else ["Trust_1", "Trust_2"]
+
+    def other(self, model: uuid.UUID) -> uuid.UUID:
+        return self.model_b if model == self.model_a else self.model_a
 
 
 def text(min_size: int = 0, max_size: int = 80) -> st.SearchStrategy[str]:
@@ -74,10 +98,23 @@ def mix(*weighted: tuple[int, st.SearchStrategy[Body]]) -> st.SearchStrategy[Bod
     return st.integers(0, len(choices) - 1).flatmap(lambda index: choices[index])
 
 
-def _body(fields: dict[str, Any], expect: Expect) -> Body:
+def body_from(fields: dict[str, Any], expect: Expect, *, reused: bool = False) -> Body:
     event_id = fields.get("event_id")
     usable = event_id if isinstance(event_id, str) and event_id.strip() else None
-    return Body(json.dumps(fields), expect, usable)
+    text = json.dumps(fields)
+    for token, number in BEYOND_JSON.items():
+        text = text.replace(token, number)
+    return Body(text, expect, usable, fields, reused)
+
+
+def huge_integers() -> st.SearchStrategy[int]:
+    """Integers of 19 to 4,000 digits: valid JSON, valid details (within 8 KiB), beyond any float
+    when over 308 digits, and within Python's 4,300-digit limit."""
+    return st.builds(
+        lambda digits, sign: sign * (10 ** (digits - 1) + digits),
+        st.integers(19, 4000),
+        st.sampled_from([1, -1]),
+    )
 
 
 # --- fl-logs -----------------------------------------------------------------------------------------
@@ -93,18 +130,21 @@ def valid_log(draw: st.DrawFn, site: Site) -> dict[str, Any]:
         "event_id": draw(event_ids()),
     }
     if draw(st.booleans()):
-        fields |= {"log": draw(text(max_size=2000)), "global_round": draw(st.none() | st.integers(0, 10**6))}
+        line = draw(text(max_size=2000))
+        if draw(st.integers(0, 9)) == 0:  # a huge traceback: stored cut, never refused (SPEC §5)
+            line += "x" * draw(st.integers(MAX_LOG_CHARACTERS + 1 - len(line), 200_000))
+        fields |= {"log": line, "global_round": draw(st.none() | st.integers(0, 10**6))}
     else:
         waiting = draw(st.booleans())
         name = "JOB_WAITING_FOR_RESOURCES" if waiting else draw(text(1, 64).filter(str.strip))
+        details = st.dictionaries(text(max_size=12), json_values(), max_size=5)
         fields |= {
             "event_type": name if name.strip() != "QUEUE_POSITION" else "ROUND_STARTED",
             "global_round": None if waiting else draw(st.integers(1, MAX_ROUND)),
             "details": draw(
                 st.none()
-                | st.dictionaries(text(max_size=12), json_values(), max_size=5).filter(
-                    lambda details: len(json.dumps(details).encode()) <= 8192  # the limit of SPEC §5
-                )
+                | details.filter(lambda d: len(json.dumps(d).encode()) <= 8192)  # the limit of SPEC §5
+                | st.fixed_dictionaries({"size_bytes": huge_integers()})  # valid; beyond any float
             ),
         }
     return fields
@@ -124,6 +164,14 @@ LOG_RULE_BREAKS: list[tuple[str, dict[str, Any]]] = [
     ("details too big", {"log": None, "event_type": "E", "global_round": 1, "details": {"x": "y" * 9000}}),
     ("details a list", {"log": None, "event_type": "E", "global_round": 1, "details": [1, 2]}),
     ("details with NaN", {"log": None, "event_type": "E", "global_round": 1, "details": {"v": float("nan")}}),
+    (
+        "details with an integer over 4,300 digits",
+        {"log": None, "event_type": "E", "global_round": 1, "details": {"size_bytes": "__5000_DIGITS__"}},
+    ),
+    (
+        "details with 1e400",
+        {"log": None, "event_type": "E", "global_round": 1, "details": {"v": "__1E400__"}},
+    ),
     ("log not text", {"log": 123, "event_type": None}),
     ("NUL in log", {"log": "before\x00after", "event_type": None}),
     ("success not a bool", {"success": "maybe"}),
@@ -171,9 +219,9 @@ def log_bodies(site: Site) -> st.SearchStrategy[Body]:
         text(max_size=200),
     )
     return mix(
-        (3, valid_log(site).map(lambda f: _body(f, "apply"))),
-        (1, unattributed_failure.map(lambda f: _body(f, "apply"))),  # kept at model level (SPEC §5)
-        (3, broken_log(site).map(lambda f: _body(f, "reject"))),
+        (3, valid_log(site).map(lambda f: body_from(f, "apply"))),
+        (1, unattributed_failure.map(lambda f: body_from(f, "apply"))),  # kept at model level (SPEC §5)
+        (3, broken_log(site).map(lambda f: body_from(f, "reject"))),
         (3, garbage()),
     )
 
@@ -201,6 +249,8 @@ METRIC_RULE_BREAKS: list[dict[str, Any]] = [
     {"result": float("nan")},
     {"result": float("inf")},
     {"result": float("-inf")},
+    {"result": "__1E400__"},
+    {"result": "__5000_DIGITS__"},
     {"x_value": float("nan")},
     {"result": "high"},
     {"result": None},
@@ -234,9 +284,9 @@ def metric_bodies(site: Site) -> st.SearchStrategy[Body]:
         valid_metric(site),
     )
     return mix(
-        (4, valid_metric(site).map(lambda f: _body(f, "apply"))),
-        (2, broken_metric(site).map(lambda f: _body(f, "reject"))),
-        (1, trust_of_another_model.map(lambda f: _body(f, "reject"))),
+        (4, valid_metric(site).map(lambda f: body_from(f, "apply"))),
+        (2, broken_metric(site).map(lambda f: body_from(f, "reject"))),
+        (1, trust_of_another_model.map(lambda f: body_from(f, "reject"))),
         (3, garbage()),
     )
 
@@ -277,10 +327,10 @@ def status_bodies(site: Site) -> st.SearchStrategy[Body]:
         fields = fields | change | {"event_id": None}
         if fields["model_id"] == "UNKNOWN":
             fields["model_id"] = str(uuid.uuid4())
-        return _body(fields, "reject")
+        return body_from(fields, "reject")
 
     return mix(
-        (4, valid_status(site).map(lambda f: _body(f, "apply"))),
+        (4, valid_status(site).map(lambda f: body_from(f, "apply"))),
         (3, st.builds(broken, valid_status(site), breaks)),
         (3, garbage()),
     )
@@ -314,3 +364,42 @@ def garbage() -> st.SearchStrategy[Body]:
         deep_details,
     )
     return values.map(lambda body: Body(body, "either"))
+
+
+# --- reused keys -------------------------------------------------------------------------------------
+
+CANONICAL_STATUSES = ["INITIATED", "PREPARED", "RUNNING", "ERROR", "RESULTS_UPLOADED",
+                      "RESULTS_UPLOAD_FAILED", "STOPPED"]  # fmt: skip
+
+
+def canonical_status(value: str) -> str:
+    status = value.strip().upper()
+    return "RUNNING" if status == "TRAINING_STARTED" else status
+
+
+def reuse(queue: str, fields: dict[str, Any], how: Reuse, site: Site, pick: int) -> dict[str, Any]:
+    """Another message with the ``event_id`` of ``fields`` (a valid body): the same body, another
+    valid body for the same model (another ``success``, label or status), or the same body for the
+    other model (from an FL client of both)."""
+    if how == "same body":
+        return dict(fields)
+    if how == "other model":
+        moved = fields | {"model_id": str(site.other(uuid.UUID(fields["model_id"])))}
+        if fields.get("fl_client_name") is not None:
+            moved["fl_client_name"] = "Trust_1"
+        return moved
+    if queue == "fl_logs":
+        return fields | {"success": not fields.get("success", True)}
+    if queue == "fl_metrics":
+        return fields | {"label": "reused" if fields["label"] != "reused" else "reused again"}
+    others = [s for s in CANONICAL_STATUSES if s != canonical_status(fields["status"])]
+    return fields | {"status": others[pick % len(others)]}
+
+
+def sent_as(queue: str, fields: dict[str, Any]) -> Any:
+    """What of a body its row keeps, to check the first body applied with a key stays."""
+    if queue == "fl_logs":
+        return fields.get("success", True)
+    if queue == "fl_metrics":
+        return fields["label"]
+    return canonical_status(fields["status"])

@@ -67,12 +67,14 @@ def test_the_statement_attributes_every_case_as_the_service_rules_do(session: Se
 def test_a_repeated_key_is_found_again_but_not_inserted_again(session: Session, given: Given) -> None:
     trust = given.trust(slot="Trust_1")
     model = given.model(trusts=[trust])
-    row = _metric(model.id, "Trust_1", "once")
+    row = _metric(model.id, "Trust_1", "once") | {"message_digest": "digest of the first body"}
 
     first = METRIC_ROWS.run([row], session.connection())
-    second = METRIC_ROWS.run([row], session.connection())
+    second = METRIC_ROWS.run([row | {"message_digest": "another"}], session.connection())
 
     assert [first[0].inserted, second[0].inserted] == [True, False]
+    assert (first[0].stored, first[0].stored_digest) == (False, None)  # its own insert is not "stored"
+    assert (second[0].stored, second[0].stored_digest) == (True, "digest of the first body")
     assert second[0].trust_in_model
     assert session.scalars(select(FLMetrics.message_id)).all() == ["once"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from flip_models.core.progress import get_model_progress
@@ -142,12 +143,28 @@ def test_the_estimate_needs_an_average_and_a_total_and_never_goes_below_zero(
 
 def test_details_of_any_shape_never_break_the_card(given: Given, session: Session) -> None:
     model, (gstt, _, _) = a_run(given)
-    for round_, details in enumerate([None, [], "x", {"total_rounds": 10**40}, {"total_rounds": True}], 1):
+    odd = [None, [], "x", {"total_rounds": 10**400}, {"total_rounds": 2.5}]
+    for round_, details in enumerate([*odd, {"total_rounds": True}], 1):
         given.log(model, at=T0 + round_ * MINUTE, event_type=FLLogEvent.ROUND_STARTED, global_round=round_,
                   details=details)  # fmt: skip
-    returned(given, model, gstt, 5, T0 + 9 * MINUTE)
+    # What another writer may store and Python could not even parse: 5,000 digits, 2,000 levels deep.
+    given.session.execute(
+        text(
+            "INSERT INTO fl_logs (model_id, log_date, success, event_type, global_round, details) VALUES "
+            "(:m, :t, true, 'ROUND_STARTED', 7, CAST(:huge AS jsonb)), "
+            "(:m, :t, true, 'ROUND_STARTED', 7, CAST(:deep AS jsonb))"
+        ),
+        {
+            "m": model.id,
+            "t": T0 + 8 * MINUTE,
+            "huge": '{"total_rounds": 1' + "0" * 5000 + "}",
+            "deep": '{"total_rounds": ' + "[" * 2000 + "1" + "]" * 2000 + "}",
+        },
+    )
+    given.session.commit()
+    returned(given, model, gstt, 7, T0 + 9 * MINUTE)
 
     progress = get_model_progress(model.id, session, now=T0 + 10 * MINUTE)
 
-    assert progress.current_round == 5
+    assert progress.current_round == 7
     assert progress.total_rounds is None

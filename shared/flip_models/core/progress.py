@@ -36,7 +36,10 @@ _EVENTS_SQL = text(
         WHERE event_type = :round_started AND global_round IS NOT NULL
         GROUP BY global_round
     ), latest_start AS (
-        SELECT details -> 'total_rounds' AS total
+        -- A whole number of at most 10 digits, else unknown: details may hold anything at all.
+        SELECT CASE WHEN jsonb_typeof(details -> 'total_rounds') = 'number'
+                         AND details ->> 'total_rounds' ~ '^[0-9]{1,10}$'
+                    THEN (details ->> 'total_rounds')::bigint END AS total
         FROM events
         WHERE event_type = :round_started
         ORDER BY log_date DESC, id DESC

@@ -1,14 +1,22 @@
-"""Rendering of ``fl_logs`` rows for people (SPEC §3): typed round events become a readable line."""
+"""Rendering of ``fl_logs`` rows for people (SPEC §3): typed round events become a readable line.
+
+Rendering never fails: ``details`` is whatever the row holds (other FLIP services write this table
+too), so every value is checked before it is used, and a value that does not fit falls back to the
+plain form of its event. What the database driver hands over is decoded tolerantly as well
+(:func:`flip_models.store.db.decode_json`).
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import Any, Final, TypeGuard
 
 from flip_models.enums import FLLogEvent
 
 _SIZE_UNITS = ("B", "KB", "MB", "GB", "TB")
+#: Counts and rounds are shown only in this range (a bigint's): a person reads them, and Python
+#: refuses to print an integer of more than 4,300 digits.
+_SHOWN_INT_LIMIT: Final = 2**63
 
 
 def format_size(size_bytes: float) -> str:
@@ -23,14 +31,25 @@ def format_size(size_bytes: float) -> str:
     return f"{value:.1f} {_SIZE_UNITS[unit]}"
 
 
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_finite_size(value: object) -> TypeGuard[float]:
+def _is_shown_int(value: object) -> TypeGuard[int]:
+    """An integer (not a bool) small enough to show."""
     return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and -_SHOWN_INT_LIMIT < value < _SHOWN_INT_LIMIT
     )
+
+
+def _size(value: object) -> float | None:
+    """``size_bytes`` as a finite, non-negative float, or None when it is not one (a 400-digit
+    integer does not fit a float; a bool, a string or a list is no size)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        size = float(value)
+    except OverflowError:
+        return None
+    return size if 0 <= size < float("inf") else None  # NaN fails both comparisons
 
 
 def render_log(
@@ -39,33 +58,33 @@ def render_log(
     global_round: int | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> str:
-    """The text a person reads for one log row; never raises.
+    """The text a person reads for one log row; never raises, whatever ``details`` holds.
 
     Free text is returned verbatim; a typed event is rendered from its round and details; a row with
-    neither renders as an empty string.
+    neither renders as an empty string. A round that cannot be shown renders as a round-less event.
     """
     if log is not None:
         return log
     if not event_type:
         return ""
     info: Mapping[str, Any] = details if isinstance(details, Mapping) else {}
-    prefix = f"Round {global_round}" if global_round is not None else None
+    prefix = f"Round {global_round}" if _is_shown_int(global_round) else None
 
     if event_type == FLLogEvent.QUEUE_POSITION:
         position = info.get("position")
-        return f"Model Queued ({position})" if _is_int(position) and position >= 1 else "Model Queued"
+        return f"Model Queued ({position})" if _is_shown_int(position) and position >= 1 else "Model Queued"
     if prefix is None:
         return event_type
     if event_type == FLLogEvent.ROUND_STARTED:
         return f"{prefix} initiated · global model dispatched"
     if event_type == FLLogEvent.CLIENT_RESULT_RECEIVED:
-        size = info.get("size_bytes")
-        if _is_finite_size(size):
+        size = _size(info.get("size_bytes"))
+        if size is not None:
             return f"{prefix} weights uploaded · {format_size(size)}"
         return f"{prefix} results returned"
     if event_type == FLLogEvent.ROUND_AGGREGATED:
         returned, expected = info.get("returned"), info.get("expected")
-        if _is_int(returned) and _is_int(expected):
+        if _is_shown_int(returned) and _is_shown_int(expected):
             return f"{prefix} aggregated · {returned} of {expected} trusts returned"
         return f"{prefix} aggregated"
     return f"{prefix} · {event_type}"

@@ -12,7 +12,9 @@ A batch goes through three steps:
    to ``DEAD_LETTER_QUEUE_URL`` with ``rejection_reason`` and acknowledged, retry → reported in
    ``batchItemFailures`` so SQS delivers it again after the visibility timeout.
 
-The idempotency key is the message's ``event_id`` when it has one, else the SQS ``messageId``.
+The idempotency key is the message's model with its ``event_id`` when it has one, else the SQS
+``messageId``. A key applied before is a redelivery (acknowledged, no effect) when the body is the
+same, and rejected (``event_id: reused with a different body``) when it is not (SPEC §5).
 """
 
 from __future__ import annotations

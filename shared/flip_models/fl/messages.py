@@ -7,6 +7,7 @@ Unknown extra fields are accepted and ignored, so that older and newer FL server
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -41,6 +42,9 @@ DEFAULT_X_LABEL: Final = "Global Round"
 MAX_REASON_LENGTH: Final = 256
 #: An ``event_id`` is a unique-index key: longer ones are refused rather than failing in the database.
 MAX_EVENT_ID_LENGTH: Final = 512
+#: A free-text ``log`` longer than this is stored cut, with :data:`LOG_CUT_SUFFIX` (SPEC §5).
+MAX_LOG_CHARACTERS: Final = 32_768
+LOG_CUT_SUFFIX: Final = " … [cut: {rest} more characters]"
 
 
 def _rule(field: str, message: str) -> PydanticCustomError:
@@ -61,6 +65,20 @@ class _Message(BaseModel):
     def _blank_event_id_is_absent(cls, value: str | None) -> str | None:
         return value if value is not None and value.strip() else None
 
+    def digest(self) -> str:
+        """What the sender said, as a stable hash: SHA-256 (hex) of the validated message as canonical
+        JSON (every field of its model, keys sorted, no spaces, non-ASCII escaped).
+
+        Stored with the row (``message_digest``) so that a key seen again can be told apart: the
+        same digest is a redelivery, another one a reused ``event_id`` (SPEC §5). Every field the
+        sender controls is in it, as validated: a log's text after the cut, a metric's defaults
+        applied, a blank ``event_id`` as absent. Not in it: the SQS transport (message id, sent
+        time, attributes), the body's formatting and key order, and unknown fields, which
+        validation ignores.
+        """
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
 
 class FLLogMessage(_Message):
     """``fl-logs``: a free-text line (``log``) or a typed event (``event_type``) from a client or the hub."""
@@ -71,6 +89,17 @@ class FLLogMessage(_Message):
     global_round: int | None = None
     details: dict[str, Any] | None = None
     success: bool = True
+
+    @field_validator("log", mode="after")
+    @classmethod
+    def _cut_long_text(cls, value: str | None) -> str | None:
+        """A text over :data:`MAX_LOG_CHARACTERS` is cut, never refused: a client's traceback must
+        still reach the user, and a row must stay small. Cut here, so that the stored row and the
+        message's digest describe the same text."""
+        if value is None or len(value) <= MAX_LOG_CHARACTERS:
+            return value
+        rest = len(value) - MAX_LOG_CHARACTERS
+        return value[:MAX_LOG_CHARACTERS] + LOG_CUT_SUFFIX.format(rest=rest)
 
     @model_validator(mode="after")
     def _spec_rules(self) -> FLLogMessage:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -36,7 +37,12 @@ class RejectionKind(StrEnum):
     UNKNOWN_MODEL = "unknown_model"
     UNKNOWN_FL_CLIENT = "unknown_fl_client"
     TRUST_NOT_IN_MODEL = "trust_not_in_model"
+    EVENT_ID_REUSED = "event_id_reused"
     DATABASE_REJECTED = "database_rejected"
+
+
+#: The reason of a message whose key was applied before with a different body (SPEC §5).
+REUSED_KEY_REASON = "event_id: reused with a different body"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,21 @@ class Item(Generic[M]):
     def identity(self) -> tuple[uuid.UUID, str]:
         """What makes two messages the same one: their model and key (SPEC §5)."""
         return self.message.model_id, self.key
+
+    @cached_property
+    def digest(self) -> str:
+        """The message's body as a hash (:meth:`flip_models.fl.messages._Message.digest`), once."""
+        return self.message.digest()
+
+
+def key_applied_before(item: Item[Any], applied_digest: str | None) -> Outcome:
+    """The outcome of a message whose key was applied already, by ``applied_digest``: the same body
+    is a redelivery (acknowledged, no effect); another body reuses the key and is rejected. A row
+    without a digest (written before digests were kept, or by another writer) cannot tell: it takes
+    any body as a redelivery."""
+    if applied_digest is None or applied_digest == item.digest:
+        return Applied(duplicate=True)
+    return Rejected(REUSED_KEY_REASON, RejectionKind.EVENT_ID_REUSED)
 
 
 def parse_records(

@@ -15,14 +15,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.fl.attribution import LOG_ROWS, METRIC_ROWS, Attribution, BatchInsert
 from flip_models.fl.messages import FLLogMessage, FLMetricMessage, truncate
-from flip_models.fl.outcomes import Applied, Item, M, Outcome, Rejected, RejectionKind, Retry
+from flip_models.fl.outcomes import (
+    Applied,
+    Item,
+    M,
+    Outcome,
+    Rejected,
+    RejectionKind,
+    Retry,
+    key_applied_before,
+)
 from flip_models.observability import logger
 from flip_models.store import db
 
@@ -118,6 +127,7 @@ def _log_row(item: Item[FLLogMessage]) -> dict[str, Any]:
         "global_round": message.global_round,
         "details": message.details,
         "message_id": item.key,
+        "message_digest": item.digest,
     }
 
 
@@ -139,6 +149,7 @@ def _unattributed_log(item: Item[FLLogMessage], rejected: Rejected) -> dict[str,
         "global_round": message.global_round,
         "details": message.details,
         "message_id": item.key,
+        "message_digest": item.digest,
     }
 
 
@@ -154,6 +165,7 @@ def _metric_row(item: Item[FLMetricMessage]) -> dict[str, Any]:
         "x_value": message.x_value,
         "timestamp": item.sent_at.isoformat(),
         "message_id": item.key,
+        "message_digest": item.digest,
     }
 
 
@@ -179,23 +191,55 @@ def apply_metrics(
     return _apply_rows(_METRICS, items, session, isolate)
 
 
+Identity = tuple[uuid.UUID, str]
+
+
 def _apply_rows(
     kind: _RowKind[M], items: Sequence[Item[M]], session: Session, isolate: bool
 ) -> dict[str, Outcome]:
-    """Attribute and insert the batch in one statement (:mod:`flip_models.fl.attribution`), then settle
-    each message: inserted → applied; attributable but not inserted → duplicate; otherwise rejected,
-    or kept as its queue's fallback row. With ``isolate`` (after the batch was refused:
-    :class:`_BatchRefused`) every message goes alone, in a savepoint of its own."""
+    """Apply the batch, each key's first message before the later ones with the same key (SPEC §5).
+
+    Each round applies one message per key (:func:`_apply_distinct`: one statement on the happy
+    path). A later message with the key of an applied one follows it: the same body is a
+    redelivery, another body a reused key. A later message whose twin was *not* applied is judged
+    on its own in the next round, so a second round happens only when a batch repeats the key of a
+    message it rejected. With ``isolate`` (after the batch was refused: :class:`_BatchRefused`)
+    every message goes alone, in a savepoint of its own.
+    """
     outcomes: dict[str, Outcome] = {}
-    unique: dict[tuple[uuid.UUID, str], Item[M]] = {}
-    for item in items:
-        if item.identity in unique:
-            outcomes[item.message_id] = Applied(duplicate=True)  # the same key twice in one batch
-        else:
-            unique[item.identity] = item
+    pending = list(items)
+    while pending:
+        first: dict[Identity, Item[M]] = {}
+        later: list[Item[M]] = []
+        for item in pending:
+            if item.identity in first:
+                later.append(item)
+            else:
+                first[item.identity] = item
+        applied = _apply_distinct(kind, list(first.values()), session, isolate, outcomes)
+        pending = []
+        for item in later:
+            if item.identity in applied:
+                outcomes[item.message_id] = key_applied_before(item, applied[item.identity])
+            else:
+                pending.append(item)
+    return outcomes
+
+
+def _apply_distinct(
+    kind: _RowKind[M],
+    items: Sequence[Item[M]],
+    session: Session,
+    isolate: bool,
+    outcomes: dict[str, Outcome],
+) -> dict[Identity, str | None]:
+    """Apply messages of distinct keys: inserted → applied; a key with a row already → redelivery or
+    reused key (:func:`key_applied_before`); not attributable → rejected, or kept as its queue's fallback
+    row. Writes each message's outcome into ``outcomes``; returns, for every key applied now or
+    before, the digest of its row (what a later message with the key is compared with)."""
     found: dict[str, Attribution] = {}
     if isolate:
-        for item in unique.values():
+        for item in items:
             try:
                 found[item.message_id] = _run_alone(kind.rows, kind.row_of(item), session)
             except db.DatabaseError as error:
@@ -203,26 +247,46 @@ def _apply_rows(
                     truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
                 )
     else:
-        batch = list(unique.values())
         with _refusal_isolates(kind.rows.table):
-            attributions = kind.rows.run([kind.row_of(item) for item in batch], session.connection())
-        found = {item.message_id: attribution for item, attribution in zip(batch, attributions, strict=True)}
-    kept: list[tuple[Item[Any], dict[str, Any]]] = []
-    for item in unique.values():
+            attributions = kind.rows.run([kind.row_of(item) for item in items], session.connection())
+        found = {item.message_id: attribution for item, attribution in zip(items, attributions, strict=True)}
+    applied: dict[Identity, str | None] = {}
+    taken: list[Item[M]] = []  # keys that have a row the statement did not see: read it again
+    kept: list[tuple[Item[M], dict[str, Any]]] = []
+    for item in items:
         attribution = found.get(item.message_id)
         if attribution is None:
             continue  # refused in isolation: already rejected
         rejected = attribution_rejection(item.message, attribution, kind.rows.hub_rows)  # type: ignore[arg-type]
         if rejected is None:
-            outcomes[item.message_id] = Applied(duplicate=not attribution.inserted)
+            if attribution.inserted:
+                outcomes[item.message_id] = Applied()
+                applied[item.identity] = item.digest
+            elif attribution.stored:
+                outcomes[item.message_id] = key_applied_before(item, attribution.stored_digest)
+                applied[item.identity] = attribution.stored_digest
+            else:
+                taken.append(item)
             continue
         kept_row = kind.kept_row(item, rejected)
         if kept_row is None:
             outcomes[item.message_id] = rejected
         else:
             kept.append((item, kept_row))
-    outcomes.update(_insert_rows(kind.rows.table, kept, session, isolate))
-    return outcomes
+    written, already = _insert_kept(kind.rows.table, kept, session, isolate, outcomes)
+    for item in written:
+        outcomes[item.message_id] = Applied()
+        applied[item.identity] = item.digest
+    taken.extend(already)
+    if taken:
+        stored = _stored_digests(kind.rows.table, [item.identity for item in taken], session)
+        for item in taken:
+            if item.identity in stored:
+                outcomes[item.message_id] = key_applied_before(item, stored[item.identity])
+                applied[item.identity] = stored[item.identity]
+            else:  # cannot happen: rows are never deleted; try again rather than drop it
+                outcomes[item.message_id] = Retry("the row of this message's key was not found; try again")
+    return applied
 
 
 def _run_alone(rows: BatchInsert, row: dict[str, Any], session: Session) -> Attribution:
@@ -231,26 +295,38 @@ def _run_alone(rows: BatchInsert, row: dict[str, Any], session: Session) -> Attr
     return _in_savepoint(session, lambda: rows.run([row], session.connection()))[0]
 
 
-def _insert_rows(
-    table: Table, rows: Sequence[tuple[Item[Any], dict[str, Any]]], session: Session, isolate: bool
-) -> dict[str, Outcome]:
-    """One ``INSERT … ON CONFLICT (model_id, message_id) DO NOTHING`` for all rows, or, with ``isolate``, one
-    per row in its own savepoint (after the batched insert was refused: :class:`_BatchRefused`)."""
-    outcomes: dict[str, Outcome] = {}
+def _insert_kept(
+    table: Table,
+    rows: Sequence[tuple[Item[M], dict[str, Any]]],
+    session: Session,
+    isolate: bool,
+    outcomes: dict[str, Outcome],
+) -> tuple[list[Item[M]], list[Item[M]]]:
+    """Insert the kept rows with ``ON CONFLICT (model_id, message_id) DO NOTHING``: one statement,
+    or, with ``isolate``, one per row in its own savepoint. Returns the items written now and those
+    whose key had a row already; a row the database refuses is rejected (into ``outcomes``)."""
     if not rows:
-        return outcomes
+        return [], []
     if isolate:
+        inserted: set[Identity] = set()
         for item, row in rows:
-            outcomes[item.message_id] = _insert_one(table, row, session)
-        return outcomes
-    with _refusal_isolates(table):
-        inserted = _insert(table, [row for _, row in rows], session)
-    for item, _ in rows:
-        outcomes[item.message_id] = Applied(duplicate=item.identity not in inserted)
-    return outcomes
+            try:
+                inserted |= _insert_alone(table, row, session)
+            except db.DatabaseError as error:
+                outcomes[item.message_id] = Rejected(
+                    truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
+                )
+    else:
+        with _refusal_isolates(table):
+            inserted = _insert(table, [row for _, row in rows], session)
+    settled = [item for item, _ in rows if item.message_id not in outcomes]
+    return (
+        [item for item in settled if item.identity in inserted],
+        [item for item in settled if item.identity not in inserted],
+    )
 
 
-def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[tuple[uuid.UUID, str]]:
+def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[Identity]:
     """The (model, key) of the rows inserted now. The rows go as executemany parameters: SQLAlchemy sends them
     as one multi-row ``INSERT … RETURNING`` (insertmanyvalues) from a statement compiled once per
     table, where ``.values(rows)`` would compile a new statement for every batch."""
@@ -262,14 +338,17 @@ def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[t
     return {(model_id, key) for model_id, key in session.connection().execute(statement, rows)}
 
 
-def _insert_one(table: Table, row: dict[str, Any], session: Session) -> Outcome:
-    try:
-        inserted = _in_savepoint(session, lambda: _insert(table, [row], session))
-    except db.DatabaseError as error:
-        return Rejected(
-            truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
-        )
-    return Applied(duplicate=not inserted)
+def _insert_alone(table: Table, row: dict[str, Any], session: Session) -> set[Identity]:
+    return _in_savepoint(session, lambda: _insert(table, [row], session))
+
+
+def _stored_digests(table: Table, keys: Sequence[Identity], session: Session) -> dict[Identity, str | None]:
+    """The digest of the row of each key that has one, read now (a statement of its own sees what
+    a concurrent batch committed after this one's statement began)."""
+    statement = select(table.c.model_id, table.c.message_id, table.c.message_digest).where(
+        tuple_(table.c.model_id, table.c.message_id).in_(list(keys))
+    )
+    return {(model_id, key): digest for model_id, key, digest in session.connection().execute(statement)}
 
 
 T = TypeVar("T")

@@ -2,7 +2,10 @@
 
 Each message locks its model row, records its idempotency key in ``fl_status_message`` and moves the
 model through the core's transition on that locked row, all in one transaction: a redelivered
-message finds its key and changes nothing, and its audit row and hub line get their own time.
+message finds its key and changes nothing, and its audit row and hub line get their own time. A key
+found with another requested status is a reused ``event_id``: rejected (SPEC §5). Going in order,
+one transaction each, a message whose key twin earlier in the batch was rejected finds no row for
+its key and is judged on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ from sqlalchemy.orm import Session
 from flip_models.core.transitions import lock_model, transition
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.fl.messages import FLStatusMessage, truncate
-from flip_models.fl.outcomes import Applied, Item, Outcome, Rejected, RejectionKind, Retry
+from flip_models.fl.outcomes import (
+    REUSED_KEY_REASON,
+    Applied,
+    Item,
+    Outcome,
+    Rejected,
+    RejectionKind,
+    Retry,
+)
 from flip_models.store import db
 from flip_models.store.tables import Model, ReceivedStatusMessage
 
@@ -77,6 +88,15 @@ def _apply_status(item: Item[FLStatusMessage], session: Session) -> Outcome:
         .returning(ReceivedStatusMessage.message_id)
     )
     if recorded is None:
+        # The model row lock serialises this model's status messages: the row found is committed.
+        requested = session.scalar(
+            select(ReceivedStatusMessage.status).where(
+                ReceivedStatusMessage.model_id == message.model_id,
+                ReceivedStatusMessage.message_id == item.key,
+            )
+        )
+        if requested is not None and requested != message.status:
+            return Rejected(REUSED_KEY_REASON, RejectionKind.EVENT_ID_REUSED)
         return Applied(duplicate=True)
     now = transition(model, message.status, session)
     session.execute(

@@ -9,9 +9,11 @@ pg8000 never falls back to plaintext when it is given one.
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -23,10 +25,14 @@ from flip_models.errors import ConfigurationError, DatabaseUnavailableError, Fli
 from flip_models.store.settings import Settings, get_settings
 
 #: SQLSTATE classes and codes after which a retry can succeed: connection exceptions, insufficient
-#: resources, operator intervention (shutdown, statement timeout), serialization failure, deadlock,
-#: lock not available.
+#: resources, operator intervention (shutdown, statement timeout: 57014), serialization failure,
+#: deadlock, lock not available (lock timeout: 55P03).
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "40001", "40P01", "55P03", "28P01")
 _INVALID_PASSWORD = "28P01"  # noqa: S105 (an SQLSTATE, not a password)
+
+
+#: The service's sessions as ``pg_stat_activity`` shows them.
+APPLICATION_NAME = "flip-models"
 
 
 class DatabaseError(FlipError):
@@ -97,18 +103,40 @@ def _botocore_code(error: BaseException) -> str:
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:
-    """pg8000 connection arguments: timeout, application name and TLS, required or off.
+    """pg8000 connection arguments: timeout, application name, the session's server-side limits and
+    TLS, required or off.
 
-    pg8000's default (``ssl_context=None``) is neither: it tries TLS without verifying the server
-    and falls back to plaintext. With ``DB_SSL`` on, a verifying context makes TLS mandatory; off
-    (local runs), ``False`` skips the TLS handshake altogether.
+    The limits (``statement_timeout``, ``lock_timeout``, ``idle_in_transaction_session_timeout``,
+    SPEC §6) travel in the startup packet, so they cost no round trip, not even at connect: a
+    statement or lock wait over its limit is cancelled by the server (an error the session rolls
+    back; :func:`translate_db_error` makes it transient), and a session left idle in a transaction
+    (its function timed out mid-way) is ended by the server, releasing its locks.
+
+    pg8000's TLS default (``ssl_context=None``) is neither required nor off: it tries TLS without
+    verifying the server and falls back to plaintext. With ``DB_SSL`` on, a verifying context makes
+    TLS mandatory; off (local runs), ``False`` skips the TLS handshake altogether.
     """
-    args: dict[str, Any] = {"timeout": settings.db_timeout_seconds, "application_name": "flip-models"}
+    args: dict[str, Any] = {
+        "timeout": settings.db_timeout_seconds,
+        "application_name": APPLICATION_NAME,
+        "startup_params": {
+            "statement_timeout": _milliseconds(settings.db_statement_timeout_seconds),
+            "lock_timeout": _milliseconds(settings.db_lock_timeout_seconds),
+            "idle_in_transaction_session_timeout": _milliseconds(
+                settings.db_idle_in_transaction_timeout_seconds
+            ),
+        },
+    }
     if settings.db_ssl:
         args["ssl_context"] = ssl.create_default_context(cafile=settings.db_ssl_root_cert)
     else:
         args["ssl_context"] = False
     return args
+
+
+def _milliseconds(seconds: float) -> str:
+    """A duration as PostgreSQL's setting text (milliseconds; at least 1, since 0 turns a limit off)."""
+    return str(max(1, round(seconds * 1000)))
 
 
 def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
@@ -121,11 +149,36 @@ def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
         pool_timeout=settings.db_timeout_seconds,
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
+        json_deserializer=decode_json,
     )
     event.listen(engine, "handle_error", _network_errors_are_disconnects)
     setattr(engine.dialect, "do_ping", _ping_by_beginning)  # noqa: B010 (an instance attribute, on purpose)
     setattr(engine.dialect, "do_commit", _commit_in_one_round_trip)  # noqa: B010
     return engine
+
+
+def decode_json(text: str) -> Any:
+    """A ``json``/``jsonb`` value from the database as Python, whatever PostgreSQL holds; never raises.
+
+    Other FLIP services write these columns too, and jsonb holds what Python's ``json`` refuses: an
+    integer over Python's 4,300-digit limit is decoded as a ``Decimal``; a value nested deeper than
+    its recursion limit stays the JSON text it is. A failure here would break the driver mid-row,
+    losing the connection and the page (SPEC §3: one odd row never breaks a model's feed).
+    """
+    try:
+        try:
+            return json.loads(text)
+        except ValueError:  # PostgreSQL sends valid JSON: an integer over the digit limit
+            return json.loads(text, parse_int=_integer)
+    except RecursionError:
+        return text
+
+
+def _integer(digits: str) -> int | Decimal:
+    try:
+        return int(digits)
+    except ValueError:
+        return Decimal(digits)
 
 
 def _ping_by_beginning(dbapi_connection: Any) -> bool:

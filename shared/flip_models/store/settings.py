@@ -28,6 +28,12 @@ class Settings(BaseModel):
     db_ssl: bool = False
     db_ssl_root_cert: str | None = None
     db_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    # Server-side limits of every session (SPEC §6), below the functions' timeouts (28 s API, 30 s
+    # FL) and below db_timeout_seconds, so that the server ends a stuck statement or lock wait first
+    # (the connection stays usable) and no backend is left waiting after the function gave up.
+    db_statement_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 8.0
+    db_lock_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 5.0
+    db_idle_in_transaction_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 10.0
     db_pool_recycle_seconds: Annotated[int, Field(gt=0)] = 300
     db_secret_max_age_seconds: Annotated[int, Field(ge=0)] = 3600
     admin_group: str = "admin"
