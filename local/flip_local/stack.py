@@ -28,6 +28,9 @@ from flip_local.template import ROOT, FunctionSpec, Template, load_template
 
 STATE_DIR = ROOT / ".local"
 STAGE = "local"
+# The template's required parameters the functions' environment uses. Any local web app may call the
+# local API (it listens on loopback only); a deployed stack names its one web app origin.
+PARAMETERS = {"Stage": STAGE, "CorsAllowOrigin": "*"}
 
 
 def state_file() -> Path:
@@ -61,7 +64,7 @@ class DevStack:
         database_url = self._start_database()
         self._migrate_and_seed(database_url)
         endpoint = self._start_sqs()
-        template = load_template(parameters={"Stage": STAGE})
+        template = load_template(parameters=PARAMETERS)
         client = sqs_client(endpoint)
         self.queues = create_queues(client, template, name_prefix=self.queue_prefix)
         self.log(f"queues ready on {endpoint}: {', '.join(q.name for q in self.queues.values())}")
@@ -239,7 +242,7 @@ def send(events_file: Path, queue_id: str | None) -> int:
         print("no local stack is running (start it with: make run)", file=sys.stderr)
         return 2
     state = json.loads(state_file().read_text())
-    template = load_template(parameters={"Stage": STAGE})
+    template = load_template(parameters=PARAMETERS)
     if queue_id is None:
         queue_id = _queue_for_events_file(template, events_file)
     entry = state["queues"][queue_id]
