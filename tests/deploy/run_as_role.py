@@ -1,0 +1,87 @@
+"""Invoke functions with their sample events (events/) in a process of their own, as the database role
+of ``DATABASE_URL``: ``python -m tests.deploy.run_as_role api|fl_logs|fl_metrics|fl_status``.
+
+A process of its own, so that every function reads its configuration (the database URL, its DLQ)
+as it does in Lambda: once. Prints one JSON line: for ``api``, each API function's status code in the
+order run (reads first, then the changes, the deletes last); for an SQS function, its batch item
+failures and the rejection kinds of what it dead-lettered (into a moto queue).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from tests.lambda_support import ROOT, lambda_context, load_function
+
+#: Every API function, reads before changes, deletes last (they hide the models from later reads).
+API_ORDER = (
+    "get_model",
+    "get_model_status",
+    "get_model_metrics",
+    "get_model_logs",
+    "get_model_trusts",
+    "list_models",
+    "create_model",
+    "edit_model",
+    "update_model_status",
+    "delete_model",
+    "delete_project_models",
+)
+
+
+def sample(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    return event
+
+
+def invoke(name: str) -> dict[str, Any]:
+    response: dict[str, Any] = load_function(name).lambda_handler(sample(name), lambda_context())
+    return response
+
+
+def run_api() -> dict[str, Any]:
+    return {"status": {name: invoke(name)["statusCode"] for name in API_ORDER}}
+
+
+def run_sqs(name: str) -> dict[str, Any]:
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="eu-west-2")
+        fifo = name == "fl_status"
+        attributes = {"FifoQueue": "true"} if fifo else {}
+        url = sqs.create_queue(QueueName=f"{name}-dlq" + (".fifo" if fifo else ""), Attributes=attributes)[
+            "QueueUrl"
+        ]
+        os.environ["DEAD_LETTER_QUEUE_URL"] = url
+        response = invoke(name)
+        kinds = []
+        while messages := sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            for message in messages:
+                kinds.append(message["MessageAttributes"]["rejection_kind"]["StringValue"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return {"failed": response["batchItemFailures"], "rejections": sorted(kinds)}
+
+
+def main(which: str) -> None:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "FLIP",
+        "DB_SSL": "false",
+    }.items():
+        os.environ.setdefault(name, value)
+    result = run_api() if which == "api" else run_sqs(which)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
