@@ -9,10 +9,10 @@ policies (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_ev
 - otherwise the request is implicitly denied.
 
 Statements match on ``Principal`` (``"*"``, or ``{"AWS": ARNs or account ids}``), ``Action`` and
-``Resource`` (with ``*`` and ``?`` wildcards) and ``Condition``. Condition operators follow IAM's
-rules (several values of one key: any may match; several keys and operators: all must hold; a key
-absent from the request: a negated operator holds, the others do not). An operator this evaluator does
-not know raises, so a policy never passes by being misread.
+``Resource`` (with ``*`` and ``?`` wildcards) and ``Condition``. Condition operators follow IAM's rules
+(several values of one key: any may match; several keys and operators: all must hold; a key absent
+from the request: a negated operator holds, the others do not; ``Null`` tests the key's absence). An
+operator this evaluator does not know raises, so a policy never passes by being misread.
 """
 
 from __future__ import annotations
@@ -100,6 +100,10 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
 
 def conditions_hold(condition: Mapping[str, Mapping[str, Any]] | None, context: Mapping[str, str]) -> bool:
     for operator, keys in (condition or {}).items():
+        if operator == "Null":  # "true": the key is absent from the request; "false": it is present
+            if any((key not in context) != _bool(str(value), "true") for key, value in keys.items()):
+                return False
+            continue
         if operator not in _OPERATORS:
             raise NotImplementedError(f"condition operator {operator} is not modelled")
         match, negated = _OPERATORS[operator]

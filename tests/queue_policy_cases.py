@@ -83,5 +83,10 @@ def dead_letter_queue_cases(roles: Roles, dlq_arn: str) -> list[tuple[Request, D
     if roles.redrive:
         redrive = Caller("the redrive role", roles.redrive, roles.account)
         cases.append((_send(redrive, dlq_arn), Decision.EXPLICIT_DENY))
-    cases += [(_send(caller, dlq_arn), Decision.EXPLICIT_DENY) for caller in _everyone_else(roles)]
+    # A request with no principal (SQS's own move after 5 receives, or anonymous) is not the Deny's:
+    # SQS's move needs no permission, an anonymous caller has no Allow.
+    cases += [
+        (_send(caller, dlq_arn), Decision.EXPLICIT_DENY if caller.principal_arn else Decision.IMPLICIT_DENY)
+        for caller in _everyone_else(roles)
+    ]
     return cases
