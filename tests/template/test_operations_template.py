@@ -46,6 +46,10 @@ def alarms_on(namespace: str, metric: str, dimension: dict[str, Any]) -> list[di
     ]
 
 
+def queue_alarms(metric: str, queue: str) -> list[dict[str, Any]]:
+    return alarms_on("AWS/SQS", metric, {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}})
+
+
 def setting(properties: dict[str, Any], key: str) -> Any:
     return properties.get(key, GLOBALS.get(key))
 
@@ -101,11 +105,7 @@ def test_api_functions_end_before_api_gateway_gives_up(name: str) -> None:
 
 @pytest.mark.parametrize("queue", SOURCE_QUEUES)
 def test_every_source_queue_alarms_on_its_oldest_message(queue: str) -> None:
-    [alarm] = alarms_on(
-        "AWS/SQS",
-        "ApproximateAgeOfOldestMessage",
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}},
-    )
+    [alarm] = queue_alarms("ApproximateAgeOfOldestMessage", queue)
 
     assert alarm["Threshold"] == {"Ref": "FlQueueAgeAlarmSeconds"}
     assert alarm["Statistic"] == "Maximum"
@@ -113,11 +113,7 @@ def test_every_source_queue_alarms_on_its_oldest_message(queue: str) -> None:
 
 @pytest.mark.parametrize("queue", DEAD_LETTER_QUEUES)
 def test_every_dead_letter_queue_is_retained_and_alarms_when_not_empty(queue: str) -> None:
-    [alarm] = alarms_on(
-        "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible",
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}},
-    )
+    [alarm] = queue_alarms("ApproximateNumberOfMessagesVisible", queue)
 
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     assert RESOURCES[queue]["DeletionPolicy"] == RESOURCES[queue]["UpdateReplacePolicy"] == "Retain"

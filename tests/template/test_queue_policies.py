@@ -55,22 +55,26 @@ def policies_and_roles(
     )
 
 
+def verdicts(
+    policy: dict[str, Any], cases: list[tuple[Request, Decision]]
+) -> tuple[dict[str, Decision], ...]:
+    """(IAM's decision, the expected one) for each caller of the table, by who sends and how."""
+
+    def who(request: Request) -> str:
+        return request.caller.description + ("" if request.secure_transport else " over plain HTTP")
+
+    got = {who(request): evaluate(policy, request, sam.ACCOUNT) for request, _ in cases}
+    return got, {who(request): expected for request, expected in cases}
+
+
 @pytest.mark.parametrize("option", sorted(OPTIONS))
 @pytest.mark.parametrize("function", CONSUMERS)
 def test_only_the_fl_servers_and_the_redrive_role_send_to_an_fl_queue(function: str, option: str) -> None:
     queue, _, roles, arns = policies_and_roles(function, OPTIONS[option])
 
-    decisions = {
-        request.caller.description + ("" if request.secure_transport else " over plain HTTP"): (
-            evaluate(queue, request, sam.ACCOUNT),
-            expected,
-        )
-        for request, expected in source_queue_cases(roles, arns["queue"]["Arn"])
-    }
+    got, expected = verdicts(queue, source_queue_cases(roles, arns["queue"]["Arn"]))
 
-    assert {who: got for who, (got, _) in decisions.items()} == {
-        who: want for who, (_, want) in decisions.items()
-    }
+    assert got == expected
 
 
 @pytest.mark.parametrize("option", sorted(OPTIONS))
@@ -78,17 +82,9 @@ def test_only_the_fl_servers_and_the_redrive_role_send_to_an_fl_queue(function: 
 def test_only_its_consumer_sends_to_a_dead_letter_queue(function: str, option: str) -> None:
     _, dead_letter_queue, roles, arns = policies_and_roles(function, OPTIONS[option])
 
-    decisions = {
-        request.caller.description + ("" if request.secure_transport else " over plain HTTP"): (
-            evaluate(dead_letter_queue, request, sam.ACCOUNT),
-            expected,
-        )
-        for request, expected in dead_letter_queue_cases(roles, arns["dlq"]["Arn"])
-    }
+    got, expected = verdicts(dead_letter_queue, dead_letter_queue_cases(roles, arns["dlq"]["Arn"]))
 
-    assert {who: got for who, (got, _) in decisions.items()} == {
-        who: want for who, (_, want) in decisions.items()
-    }
+    assert got == expected
 
 
 def test_fl_servers_of_another_account_send_with_the_queue_policy_and_their_own() -> None:
