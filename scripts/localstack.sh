@@ -18,24 +18,18 @@ ENDPOINT=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
 PORT=${ENDPOINT##*:}
 PORT=${PORT%%/*}
 START_TIMEOUT=${LOCALSTACK_START_TIMEOUT:-180}
-# Functions are created Active and never run (no Docker); dashboards are created: see $PLUGINS.
-EXECUTOR=flip-refuse
+# Our plugins: functions are created Active and never run (no Docker), dashboards are created.
 PLUGINS=scripts/localstack_plugins
+EXECUTOR=flip-refuse
+
+source scripts/lib.sh
 
 python313() {
-  # pyenv's shims answer `command -v` even when 3.13 is not the active version, so try each candidate.
-  local candidate
-  for candidate in "${LOCALSTACK_PYTHON:-}" \
-    "$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python3" \
-    $(ls -d "${PYENV_ROOT:-${HOME:-}/.pyenv}"/versions/3.13*/bin/python3 2>/dev/null | sort -rV) \
-    python3.13; do
-    if [ -n "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  echo "LocalStack needs Python 3.13 (set LOCALSTACK_PYTHON)" >&2
-  return 1
+  if [ -n "${LOCALSTACK_PYTHON:-}" ]; then
+    echo "$LOCALSTACK_PYTHON"
+  else
+    python_version 3.13
+  fi
 }
 
 localstack_installed() {
