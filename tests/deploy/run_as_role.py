@@ -2,9 +2,9 @@
 of ``DATABASE_URL``: ``python -m tests.deploy.run_as_role api|fl_logs|fl_metrics|fl_status``.
 
 A process of its own, so that every function reads its configuration (the database URL, its DLQ)
-as it does in Lambda: once. Prints one JSON line: for ``api``, each API function's status code in the
-order run (reads first, then the changes, the deletes last); for an SQS function, its batch item
-failures and the rejection kinds of what it dead-lettered (into a moto queue).
+as it does in Lambda: once. Prints one JSON line: for ``api``, the status code of every API function
+of the template, in the order run (by method: reads first, the deletes last); for an SQS function, its
+batch item failures and the rejection kinds of what it dead-lettered (into a moto queue).
 """
 
 from __future__ import annotations
@@ -17,22 +17,21 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from flip_local.template import load_template
 from tests.lambda_support import ROOT, lambda_context, load_function
 
-#: Every API function, reads before changes, deletes last (they hide the models from later reads).
-API_ORDER = (
-    "get_model",
-    "get_model_status",
-    "get_model_metrics",
-    "get_model_logs",
-    "get_model_trusts",
-    "list_models",
-    "create_model",
-    "edit_model",
-    "update_model_status",
-    "delete_model",
-    "delete_project_models",
-)
+#: Reads first; deletes last (they hide the models from later calls), a model's before its project's.
+METHOD_ORDER = ("get", "post", "put", "patch", "delete")
+
+
+def api_functions() -> list[str]:
+    """The folder of every API function of the template, in the order to call them."""
+    routes = [
+        (METHOD_ORDER.index(route.method.lower()), route.path, spec.code_uri.name)
+        for spec in load_template(parameters={"CorsAllowOrigin": "*"}).functions.values()
+        for route in spec.api_routes
+    ]
+    return [folder for _, _, folder in sorted(routes)]
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -46,7 +45,7 @@ def invoke(name: str) -> dict[str, Any]:
 
 
 def run_api() -> dict[str, Any]:
-    return {"status": {name: invoke(name)["statusCode"] for name in API_ORDER}}
+    return {"status": {name: invoke(name)["statusCode"] for name in api_functions()}}
 
 
 def run_sqs(name: str) -> dict[str, Any]:

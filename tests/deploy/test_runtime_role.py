@@ -23,8 +23,10 @@ from sqlalchemy.exc import ProgrammingError
 
 from tests.conftest import ADMIN_URL
 from tests.lambda_support import ROOT
+from tests.template.test_api_template import api_routes
 
 SCRIPT = ROOT / "scripts" / "db" / "runtime_role.sql"
+API_ROUTES = api_routes()
 FL_FUNCTIONS = ("fl_logs", "fl_metrics", "fl_status")
 #: DDL and other owner's rights the runtime role must not have (statement → what it tries).
 REFUSED = {
@@ -144,6 +146,7 @@ def test_every_api_function_answers_as_the_runtime_role(seeded: Roles) -> None:
 
     assert result.returncode == 0, result.stderr
     statuses = json.loads(result.stdout.strip().splitlines()[-1])["status"]
+    assert len(statuses) == len(API_ROUTES)
     assert {name: 200 <= status < 300 for name, status in statuses.items()} == dict.fromkeys(
         statuses, True
     ), statuses
