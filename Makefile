@@ -1,11 +1,20 @@
 # The commands the README names. `make test` installs everything it needs first.
-.PHONY: run test lint format openapi bench migrate seed-demo clean
+.PHONY: run test lint format openapi bench migrate seed-demo clean lock audit deploy-local
 
 run:        ## install, then the local stack (flip-models dev): API :3000, SQS pollers, demo data
 	bash scripts/run.sh $(ARGS)
 
-test:       ## install, then ruff + mypy + pytest against a fresh PostgreSQL database
+test:       ## install from the locks, then ruff + mypy + pip-audit + pytest (PostgreSQL, LocalStack) + handlers on 3.12
 	bash scripts/test.sh
+
+lock:       ## refresh uv.lock, shared/requirements.txt and requirements/*.txt (every lock, with hashes)
+	bash scripts/lock.sh
+
+audit:      ## pip-audit the locked dependencies (says so when its vulnerability feed is unreachable)
+	.venv/bin/python scripts/audit.py
+
+deploy-local: ## sam build + sam deploy to LocalStack, printing the stack's outputs (ARGS=--delete removes it)
+	bash scripts/deploy_local.sh $(ARGS)
 
 lint:       ## ruff and mypy only (mypy of clients/python in its Python 3.9 venv)
 	.venv/bin/ruff check .
@@ -24,4 +33,4 @@ format:
 	.venv/bin/ruff check --fix .
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .aws-sam clients/python/.venv
+	rm -rf .venv .venv312 .tools .pytest_cache .mypy_cache .ruff_cache .aws-sam clients/python/.venv

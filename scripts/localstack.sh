@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# LocalStack without Docker, for the SQS integration tests (SPEC §7):
-#   scripts/localstack.sh install   localstack-core into .localstack/venv (Python 3.13), if missing
+# LocalStack without Docker, for the SQS integration tests (SPEC §7) and the template's deploy test:
+#   scripts/localstack.sh install   localstack-core into .localstack/venv (Python 3.13), with our
+#                                   plugins (scripts/localstack_plugins), if missing or stale
 #   scripts/localstack.sh start     install, start in the background (pid + log under .localstack/), wait
 #   scripts/localstack.sh stop      stop the LocalStack this script started (by its pid file)
 #   scripts/localstack.sh status    exit 0 when the gateway answers
@@ -17,42 +18,53 @@ ENDPOINT=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
 PORT=${ENDPOINT##*:}
 PORT=${PORT%%/*}
 START_TIMEOUT=${LOCALSTACK_START_TIMEOUT:-180}
+# Our plugins: functions are created Active and never run (no Docker), dashboards are created.
+PLUGINS=scripts/localstack_plugins
+EXECUTOR=flip-refuse
+
+source scripts/lib.sh
 
 python313() {
-  # pyenv's shims answer `command -v` even when 3.13 is not the active version, so try each candidate.
-  local candidate
-  for candidate in "${LOCALSTACK_PYTHON:-}" \
-    "$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python3" \
-    $(ls -d "${PYENV_ROOT:-${HOME:-}/.pyenv}"/versions/3.13*/bin/python3 2>/dev/null | sort -rV) \
-    python3.13; do
-    if [ -n "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  echo "LocalStack needs Python 3.13 (set LOCALSTACK_PYTHON)" >&2
-  return 1
+  if [ -n "${LOCALSTACK_PYTHON:-}" ]; then
+    echo "$LOCALSTACK_PYTHON"
+  else
+    python_version 3.13
+  fi
 }
 
-installed() {
+localstack_installed() {
   [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "
 import importlib.metadata as m, sys, rolo, moto
 from OpenSSL.crypto import X509
 sys.exit(m.version('localstack-core') != '$VERSION' or not hasattr(X509, 'add_extensions'))" 2>/dev/null
 }
 
+# Our plugins installed are the repository's (same source, byte for byte).
+plugins_installed() {
+  "$VENV/bin/python" -c "
+import filecmp, sys, flip_localstack_plugins as p
+sys.exit(not filecmp.cmp(p.__file__, '$PLUGINS/flip_localstack_plugins.py', shallow=False))" 2>/dev/null
+}
+
 install() {
-  if installed; then
-    return 0
+  if ! localstack_installed; then
+    echo "== installing localstack-core $VERSION into $VENV"
+    mkdir -p "$DIR"
+    "$(python313)" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+    # cbor2 5.7 breaks this LocalStack release; service_identity is needed by its TLS stack; its
+    # self-signed gateway certificate needs X509.add_extensions, which newer pyOpenSSL removed.
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+      "localstack-core[runtime]==$VERSION" "cbor2<5.7" service_identity "pyopenssl<24.3"
   fi
-  echo "== installing localstack-core $VERSION into $VENV"
-  mkdir -p "$DIR"
-  "$(python313)" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  # cbor2 5.7 breaks this LocalStack release; service_identity is needed by its TLS stack; its
-  # self-signed gateway certificate needs X509.add_extensions, which newer pyOpenSSL removed.
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "localstack-core[runtime]==$VERSION" "cbor2<5.7" service_identity "pyopenssl<24.3"
+  if ! plugins_installed; then
+    echo "== installing our LocalStack plugins ($PLUGINS) into $VENV"
+    local build
+    build=$(mktemp -d)
+    cp -R "$PLUGINS/." "$build/" # built outside the repository: no build/ or egg-info here
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$build"
+    rm -rf "$build"
+  fi
 }
 
 healthy() {
@@ -72,6 +84,7 @@ start() {
     SQS_ENDPOINT_STRATEGY=path \
     SKIP_SSL_CERT_DOWNLOAD=1 \
     DISABLE_EVENTS=1 \
+    LAMBDA_RUNTIME_EXECUTOR=$EXECUTOR \
     FILESYSTEM_ROOT="$PWD/$DIR/data" \
     nohup "$VENV/bin/python" -m localstack.runtime.main >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The README's test command: install from scratch, make sure PostgreSQL and LocalStack are up, lint,
-# type-check, test (the FL servers' client on Python 3.9 as well as on the project's Python). Each
-# pytest run creates (and drops) a database of its own on FLIP_TEST_PG's server; the SQS integration
-# tests use LocalStack (no Docker), started here and stopped on exit.
+# The README's test command: install from the locks, make sure PostgreSQL, LocalStack and Chromium are
+# there, lint, type-check, audit the lock, test (Python 3.11; the FL servers' client on Python 3.9 as
+# well), then the handler tests again on Python 3.12 (the Lambda runtime's). Each pytest run creates
+# (and drops) a database of its own on FLIP_TEST_PG's server; the SQS integration tests and the
+# template's deploy test use LocalStack (no Docker), started here and stopped on exit when this run
+# started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/lib.sh
+started=$(date +%s)
 ensure_venv
+ensure_venv312
+ensure_tool sam-cli "$(python_version 3.12)"
+ensure_tool checkov "$(python_version 3.12)"
+echo "== installed in $(($(date +%s) - started)) s"
 ensure_postgres
 ensure_chromium
 
@@ -17,8 +24,11 @@ echo "== ruff"
 echo "== mypy (layer, functions, local stack, bench)"
 .venv/bin/mypy
 bash scripts/client.sh mypy
-# LocalStack for tests/integration (installed into .localstack/ on first use). Stop it on exit only
-# if this run started it.
+echo "== pip-audit (uv.lock)"
+.venv/bin/python scripts/audit.py
+
+# LocalStack for tests/integration and tests/deploy (installed into .localstack/ on first use, with
+# our plugins). Stop it on exit only if this run started it.
 export LOCALSTACK_ENDPOINT=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
 if ! bash scripts/localstack.sh status; then
   trap 'bash scripts/localstack.sh stop' EXIT
@@ -30,3 +40,5 @@ bash scripts/client.sh test
 
 echo "== pytest"
 .venv/bin/pytest "$@"
+echo "== pytest tests/handlers on Python 3.12 (the Lambda runtime's)"
+.venv312/bin/pytest tests/handlers -q -p no:cacheprovider

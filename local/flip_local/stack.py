@@ -37,6 +37,9 @@ FL_QUEUE_VARIABLES = {
     "fl_metrics": "FLIP_FL_METRICS_QUEUE_URL",
     "fl_status": "FLIP_FL_STATUS_QUEUE_URL",
 }
+# The template's required parameters the functions' environment uses. Any local web app may call the
+# local API (it listens on loopback only); a deployed stack names its one web app origin.
+PARAMETERS = {"Stage": STAGE, "CorsAllowOrigin": "*"}
 
 
 def state_file() -> Path:
@@ -90,7 +93,7 @@ class DevStack:
         database_url = self._start_database()
         self._migrate_and_seed(database_url)
         endpoint = self._start_sqs()
-        template = load_template(parameters={"Stage": STAGE})
+        template = load_template(parameters=PARAMETERS)
         client = sqs_client(endpoint)
         self.queues = create_queues(client, template, name_prefix=self.queue_prefix)
         self.log(f"queues ready on {endpoint}: {', '.join(q.name for q in self.queues.values())}")
@@ -299,7 +302,7 @@ def send(events_file: Path, queue_id: str | None) -> int:
     state = running_state()
     if state is None:
         return 2
-    template = load_template(parameters={"Stage": STAGE})
+    template = load_template(parameters=PARAMETERS)
     if queue_id is None:
         queue_id = _queue_for_events_file(template, events_file)
     entry = state["queues"][queue_id]

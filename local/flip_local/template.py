@@ -3,7 +3,8 @@
 Events read: ``Api`` (routes), ``SQS`` (queue and batch size) and ``Schedule`` (the expression).
 
 Only the intrinsic functions the template uses are resolved (``Ref``, ``Sub``, ``GetAtt``, ``Join``,
-``If`` on parameters): enough to give each function its environment and each queue its name.
+``Select``, and ``If`` on its conditions): enough to give each function its environment and each queue
+its name, and to read the policies the tests evaluate.
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ class Template:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     queues: dict[str, QueueSpec] = field(default_factory=dict)
 
+    @property
+    def conditions(self) -> dict[str, bool]:
+        return evaluate_conditions(self.raw.get("Conditions", {}), self.parameters)
+
     def resolver(self, resources: Mapping[str, Mapping[str, str]]) -> Callable[[Any], Any]:
         """A function resolving intrinsics; ``resources[logical_id]`` gives ``Ref`` and attributes."""
-        return lambda value: resolve(value, self.parameters, resources)
+        conditions = self.conditions
+        return lambda value: resolve(value, self.parameters, resources, conditions)
 
 
 def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | None = None) -> Template:
@@ -137,14 +143,48 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def resolve(value: Any, parameters: Mapping[str, Any], resources: Mapping[str, Mapping[str, str]]) -> Any:
-    """Resolve the intrinsic functions of ``value`` against parameters and known resources."""
+def evaluate_conditions(conditions: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, bool]:
+    """The template's ``Conditions`` (``Equals``, ``Not``, ``And``, ``Or``, ``Condition``) for these
+    parameter values."""
+    values: dict[str, bool] = {}
+
+    def truth(value: Any) -> bool:
+        ((key, argument),) = value.items()
+        if key == "Condition":
+            return named(str(argument))
+        if key == "Fn::Equals":
+            left, right = (resolve(item, parameters, {}) for item in argument)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not truth(argument[0])
+        if key == "Fn::And":
+            return all(truth(item) for item in argument)
+        if key == "Fn::Or":
+            return any(truth(item) for item in argument)
+        raise ValueError(f"unsupported condition function {key}")
+
+    def named(name: str) -> bool:
+        if name not in values:
+            values[name] = truth(conditions[name])
+        return values[name]
+
+    return {name: named(name) for name in conditions}
+
+
+def resolve(
+    value: Any,
+    parameters: Mapping[str, Any],
+    resources: Mapping[str, Mapping[str, str]],
+    conditions: Mapping[str, bool] | None = None,
+) -> Any:
+    """Resolve the intrinsic functions of ``value`` against parameters, known resources and conditions
+    (an ``If`` on a condition not given takes its first branch)."""
     if isinstance(value, list):
-        return [resolve(item, parameters, resources) for item in value]
+        return [resolve(item, parameters, resources, conditions) for item in value]
     if not isinstance(value, Mapping):
         return value
     if len(value) != 1:
-        return {key: resolve(item, parameters, resources) for key, item in value.items()}
+        return {key: resolve(item, parameters, resources, conditions) for key, item in value.items()}
     ((key, argument),) = value.items()
     if key == "Ref":
         return _ref(str(argument), parameters, resources)
@@ -153,7 +193,9 @@ def resolve(value: Any, parameters: Mapping[str, Any], resources: Mapping[str, M
         return resources.get(logical_id, {}).get(attribute)
     if key == "Fn::Sub":
         text, variables = (argument, {}) if isinstance(argument, str) else argument
-        variables = {name: resolve(item, parameters, resources) for name, item in variables.items()}
+        variables = {
+            name: resolve(item, parameters, resources, conditions) for name, item in variables.items()
+        }
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -167,11 +209,15 @@ def resolve(value: Any, parameters: Mapping[str, Any], resources: Mapping[str, M
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
     if key == "Fn::Join":
         separator, items = argument
-        return separator.join(str(item) for item in resolve(items, parameters, resources))
+        return separator.join(str(item) for item in resolve(items, parameters, resources, conditions))
+    if key == "Fn::Select":
+        index, items = argument
+        return resolve(items, parameters, resources, conditions)[int(resolve(index, parameters, resources))]
     if key == "Fn::If":
-        _, when_true, _ = argument
-        return resolve(when_true, parameters, resources)
-    return {key: resolve(argument, parameters, resources)}
+        condition, when_true, when_false = argument
+        chosen = when_true if (conditions or {}).get(condition, True) else when_false
+        return resolve(chosen, parameters, resources, conditions)
+    return {key: resolve(argument, parameters, resources, conditions)}
 
 
 def _ref(name: str, parameters: Mapping[str, Any], resources: Mapping[str, Mapping[str, str]]) -> Any:

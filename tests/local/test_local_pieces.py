@@ -44,7 +44,8 @@ def test_the_template_gives_each_function_its_code_and_environment() -> None:
     assert migrate.code_uri.name == "migrate"
     assert migrate.handler == "app.lambda_handler"
     assert migrate.timeout == 300
-    assert migrate.environment["POWERTOOLS_SERVICE_NAME"] == "flip-models"
+    environment = template.resolver({})(dict(migrate.environment))
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "flip-models-local"
 
 
 def test_no_dev_identity_means_no_claims() -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from samtranslator.translator.transform import transform
 
+from tests.template import sam
+from tests.template.sam import POOL_ARN
 from tests.template.test_template import ROOT, functions, load_template
 
-POOL_ARN = "arn:aws:cognito-idp:eu-west-2:123456789012:userpool/eu-west-2_Example"
 SPEC_ROUTES = {
     ("/model", "post"),
     ("/model/{modelId}", "get"),
@@ -35,23 +34,10 @@ SAME_OPERATION = {("/step/model/{modelId}", "post"): ("/model/{modelId}", "get")
 ACCESS_TOKEN_SCOPES = ["aws.cognito.signin.user.admin", "openid"]
 
 
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 @pytest.fixture(scope="module")
 def transformed() -> dict[str, Any]:
     """The template after the SAM transform, code locations replaced as ``sam package`` would."""
-    template = json.loads(json.dumps(load_template()))
-    for name, resource in template["Resources"].items():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if key in properties:
-                properties[key] = f"s3://flip-artifacts/{name}.zip"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
-    parameters = {"CognitoUserPoolArn": POOL_ARN, "Stage": "dev", "DbSecretArn": "arn:secret"}
-    return dict(transform(template, parameters, _NoManagedPolicies()))
+    return sam.transformed()
 
 
 def api_routes() -> dict[tuple[str, str], str]:
@@ -78,7 +64,7 @@ def test_every_spec_route_has_its_own_function() -> None:
         assert (ROOT / "functions" / folder / "app.py").is_file()
 
 
-def test_api_functions_may_read_only_the_database_secret(transformed: dict[str, Any]) -> None:
+def test_api_functions_may_read_only_the_runtime_database_secret(transformed: dict[str, Any]) -> None:
     resources = transformed["Resources"]
     for name in functions():
         if not any(e["Type"] == "Api" for e in functions()[name].get("Events", {}).values()):
@@ -86,6 +72,7 @@ def test_api_functions_may_read_only_the_database_secret(transformed: dict[str, 
         role = resources[f"{name}Role"]["Properties"]
         statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
         assert [s["Action"] for s in statements] == [["secretsmanager:GetSecretValue"]], name
+        assert sam.resolved(statements[0]["Resource"]) == sam.SAMPLE_PARAMETERS["DbSecretArn"], name
         assert resources[name]["Properties"]["VpcConfig"]
         assert resources[name]["Properties"]["Layers"]
         assert f"{name}LogGroup" in resources

@@ -83,37 +83,15 @@ def test_event_source_reports_partial_failures_with_parameters_for_batching_and_
 
 
 @pytest.mark.parametrize("function", sorted(EXPECTED))
-def test_the_function_dead_letters_into_its_own_dlq_and_may_send_there(function: str) -> None:
+def test_the_function_dead_letters_into_its_own_dlq(function: str) -> None:
+    """Its role may send there and nowhere else (test_least_privilege); the DLQ takes nobody else's
+    messages (test_queue_policies)."""
     definition = queue_definitions()[function]
     properties = function_of(definition)
 
     assert properties["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"] == {
         "Ref": definition.dead_letter_queue
     }
-    send_policies = [p["SQSSendMessagePolicy"] for p in properties["Policies"] if "SQSSendMessagePolicy" in p]
-    assert send_policies == [{"QueueName": {"Fn::GetAtt": [definition.dead_letter_queue, "QueueName"]}}]
-
-
-@pytest.mark.parametrize("function", sorted(EXPECTED))
-def test_only_the_fl_server_role_is_allowed_to_send(function: str) -> None:
-    definition = queue_definitions()[function]
-    [policy] = [
-        r["Properties"]
-        for r in resources().values()
-        if r["Type"] == "AWS::SQS::QueuePolicy" and r["Properties"]["Queues"] == [{"Ref": definition.queue}]
-    ]
-    statements = policy["PolicyDocument"]["Statement"]
-    allows = [s for s in statements if s["Effect"] == "Allow"]
-
-    assert allows == [
-        {
-            "Sid": "FlServerSends",
-            "Effect": "Allow",
-            "Principal": {"AWS": {"Ref": "FlServerRoleArn"}},
-            "Action": "sqs:SendMessage",
-            "Resource": {"Fn::GetAtt": [definition.queue, "Arn"]},
-        }
-    ]
 
 
 @pytest.mark.parametrize("function", sorted(EXPECTED))

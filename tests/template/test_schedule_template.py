@@ -41,7 +41,7 @@ def test_the_sweep_has_a_generous_timeout_its_log_group_and_the_secret() -> None
     assert global_timeout < sweep()["Timeout"] <= 900
     assert sweep()["CodeUri"] == "functions/fail_stale_runs/"
     log_group = resources[f"{FUNCTION}LogGroup"]["Properties"]
-    assert log_group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{FUNCTION}}}"}
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/flip-models-fail-stale-runs-${Stage}"}
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "DbSecretArn"}}} in sweep()[
         "Policies"

@@ -42,13 +42,6 @@ def test_cfn_lint_reports_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_shared_layer_is_built_from_shared_with_its_requirements() -> None:
-    layer = load_template()["Resources"]["SharedLayer"]
-    assert layer["Properties"]["ContentUri"] == "shared/"
-    assert layer["Metadata"]["BuildMethod"].startswith("python3.")
-    assert (ROOT / "shared" / "requirements.txt").is_file()
-
-
 @pytest.mark.parametrize("name", sorted(functions()))
 def test_handler_imports_with_only_its_code_uri_and_the_layer_on_the_path(name: str) -> None:
     properties = functions()[name]
