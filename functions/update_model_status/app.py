@@ -1,4 +1,5 @@
-"""PATCH /model/{modelId}/status/{status}: a person stops a model or sets it back to PENDING."""
+"""PATCH /model/{modelId}/status/{status}: a person stops a run or resets a model to PENDING (409 when
+that would leave a run behind: SPEC §3, people's status changes)."""
 
 from typing import Any
 from uuid import UUID
@@ -22,7 +23,7 @@ app = make_resolver()
     "/model/<modelId>/status/<status>",
     summary="Set a model's status",
     tags=["models"],
-    responses=api_responses(errors=(400,)),
+    responses=api_responses(errors=(400, 409)),
 )
 def update_model_status(modelId: UUID, status: ModelStatus) -> StatusChange:
     caller = current_caller(app)

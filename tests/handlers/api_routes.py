@@ -69,7 +69,7 @@ ROUTES = [
         "PATCH",
         "/model/{modelId}/status/{status}",
         "modify",
-        extra_path={"status": "STOPPED"},
+        extra_path={"status": "PENDING"},  # the world's model is PENDING: allowed, no change
     ),
     Route("get_model_metrics", "GET", "/model/{modelId}/metrics", "read"),
     Route("get_model_logs", "GET", "/model/{modelId}/logs", "read"),

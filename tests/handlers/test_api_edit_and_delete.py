@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
 from flip_models.store.tables import FLJob, FLScheduler, Model, ModelsAudit
@@ -198,3 +199,43 @@ def test_a_bad_ensure_deletion_is_422(given: Given) -> None:
     world = build_world(given)
 
     assert_error(delete_all(world.admin, world.project.id, "perhaps"), 422, field="ensureDeletion")
+
+
+def test_an_edit_racing_a_run_that_starts_is_refused_not_written_over_the_run(
+    given: Given, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """Found from outside: the edit checked PENDING from an unlocked read, so a run that started in
+    between (the hub moving the model to INITIATED) was written over. The check is now made under the
+    model's row lock: the edit waits for the run's transaction and then refuses (400)."""
+    world = build_world(given)
+    locked, done = threading.Event(), threading.Event()
+    answers: list[ApiResponse] = []
+
+    def hub_starts_a_run() -> None:
+        with session_factory() as hub:
+            hub.execute(select(Model).where(Model.id == world.model.id).with_for_update())
+            hub.execute(update(Model).where(Model.id == world.model.id).values(status=ModelStatus.INITIATED))
+            locked.set()
+            done.wait(timeout=2)  # the edit is waiting on the lock by now (or, before the fix, read PENDING)
+            hub.commit()
+
+    def person_edits() -> None:
+        answers.append(edit(world.researcher, world.model.id, {"name": "Renamed during a run"}))
+
+    hub = threading.Thread(target=hub_starts_a_run)
+    hub.start()
+    assert locked.wait(timeout=10)
+    person = threading.Thread(target=person_edits)
+    person.start()
+    person.join(timeout=1)  # blocked on the row lock while the run's transaction is open
+    done.set()
+    hub.join(timeout=10)
+    person.join(timeout=10)
+
+    [answer] = answers
+    assert_error(answer, 400, field="status")
+    session.expire_all()
+    model = session.get(Model, world.model.id)
+    assert model is not None
+    assert (model.status, model.name) == (ModelStatus.INITIATED, world.model.name)
+    assert audits(session, world.model.id) == []

@@ -201,6 +201,83 @@ def test_a_stopped_model_can_be_set_back_to_pending(given: Given, session: Sessi
     assert session.get(Model, world.model.id).status == ModelStatus.PENDING  # type: ignore[union-attr]
 
 
+def test_setting_a_running_model_back_to_pending_is_refused_and_leaves_its_run_as_it_was(
+    given: Given, session: Session
+) -> None:
+    """Found from outside: a reset of a running model answered 200 and left its job IN_PROGRESS and its
+    scheduler BUSY for ever; a late RESULTS_UPLOADED was then applied from PENDING."""
+    world = build_world(given, status=ModelStatus.RUNNING)
+    job = given.job(world.model)
+    scheduler = given.busy_scheduler(job)
+
+    body = assert_error(patch(world.researcher, world.model.id, "PENDING"), 409)
+
+    assert "stop" in body["message"]
+    session.expire_all()
+    assert session.get(Model, world.model.id).status == ModelStatus.RUNNING  # type: ignore[union-attr]
+    assert session.get(FLJob, job.id).status == JobStatus.IN_PROGRESS  # type: ignore[union-attr]
+    assert session.get(FLScheduler, scheduler.id).status == NetStatus.BUSY  # type: ignore[union-attr]
+    assert session.execute(select(ModelsAudit.id)).all() == []
+
+
+@pytest.mark.parametrize("status", ["RESULTS_UPLOADED", "RESULTS_UPLOAD_FAILED", "ERROR", "PENDING"])
+def test_stopping_a_model_without_a_run_is_refused(status: str, given: Given, session: Session) -> None:
+    world = build_world(given, status=ModelStatus(status))
+
+    body = assert_error(patch(world.owner, world.model.id, "STOPPED"), 409)
+
+    assert "no run" in body["message"]
+    session.expire_all()
+    assert session.get(Model, world.model.id).status == ModelStatus(status)  # type: ignore[union-attr]
+    assert session.execute(select(ModelsAudit.id)).all() == []
+
+
+def test_stopping_a_queued_model_takes_it_out_of_the_queue(given: Given, session: Session) -> None:
+    world = build_world(given)
+    finished = given.job(world.model, status=JobStatus.COMPLETED, created=T0)
+    queued = given.job(world.model, status=JobStatus.QUEUED, created=T0 + timedelta(hours=1))
+
+    response = patch(world.researcher, world.model.id, "STOPPED")
+
+    assert response.body == {"status": "STOPPED", "changed": True}
+    session.expire_all()
+    assert session.get(FLJob, queued.id).status == JobStatus.DELETED  # type: ignore[union-attr]
+    earlier = session.get(FLJob, finished.id)
+    assert earlier is not None
+    assert earlier.status == JobStatus.COMPLETED  # an earlier run's job keeps its end
+    assert earlier.completed is None
+    page = get(world.viewer, "get_model", "/model/{modelId}", world.model.id).body
+    assert page["queuePosition"] is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        ("STOPPED", {"status": "STOPPED", "changed": False}),  # already: no change
+        ("PENDING", {"status": "PENDING", "changed": True}),
+    ],
+)
+def test_a_stopped_model_may_be_stopped_again_or_reset(
+    status: str, body: dict[str, object], given: Given
+) -> None:
+    world = build_world(given, status=ModelStatus.STOPPED)
+
+    assert patch(world.admin, world.model.id, status).body == body
+
+
+@pytest.mark.parametrize("status", ["ERROR", "RESULTS_UPLOADED", "RESULTS_UPLOAD_FAILED"])
+def test_a_finished_run_may_be_reset_to_pending(status: str, given: Given) -> None:
+    world = build_world(given, status=ModelStatus(status))
+
+    assert patch(world.admin, world.model.id, "PENDING").body == {"status": "PENDING", "changed": True}
+
+
+def test_pending_on_a_pending_model_changes_nothing(given: Given) -> None:
+    world = build_world(given)
+
+    assert patch(world.admin, world.model.id, "PENDING").body == {"status": "PENDING", "changed": False}
+
+
 @pytest.mark.parametrize(
     "status", ["INITIATED", "PREPARED", "RUNNING", "RESULTS_UPLOADED", "RESULTS_UPLOAD_FAILED", "ERROR"]
 )

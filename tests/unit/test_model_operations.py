@@ -12,6 +12,7 @@ from flip_models.core.commands import delete_model, delete_models, edit_model
 from flip_models.core.model_reads import get_model_status
 from flip_models.core.schemas import ModelStatusView
 from flip_models.core.transitions import add_log, update_model_status_by_user
+from flip_models.core.trusts import resolve_trust_from_fl_client_name
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
 from flip_models.errors import ConflictError, InvalidError, NotFoundError
 from flip_models.store.tables import FLLogs, Model, ModelsAudit
@@ -174,6 +175,16 @@ class TestAddLog:
 
         with Session(engine) as other:
             assert other.execute(select(FLLogs)).first() is None
+
+    def test_takes_the_trust_an_fl_client_name_resolves_to(self, session: Session, given: Given) -> None:
+        trust = given.trust("GSTT", slot="Trust_1")
+        model = given.model(trusts=[trust])
+        resolved = resolve_trust_from_fl_client_name("Trust_1", session)
+        assert resolved is not None
+
+        row = add_log(model.id, "site ready", session, trust=resolved, fl_client_name="Trust_1")
+
+        assert (row.trust, row.fl_client_name) == (trust.id, "Trust_1")
 
     def test_an_error_rolls_back_and_reraises(self, session: Session) -> None:
         from sqlalchemy.exc import DBAPIError

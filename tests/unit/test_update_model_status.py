@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from flip_models.core.status import HUB_LOG_LINES
+from flip_models.core.status import HUB_LOG_LINES, is_person_change
 from flip_models.core.transitions import update_model_status
 from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.errors import ConflictError
 from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.builders import Given
 
@@ -228,3 +229,42 @@ def test_terminal_status_without_any_job_is_still_applied(session: Session, give
     session.commit()
 
     assert stored_status(session, model.id) == S.RESULTS_UPLOADED
+
+
+# --- People's status changes (SPEC §3): the whole table --------------------------------------------
+
+_STOP = {  # current → what STOPPED does (True: change, False: already so, None: conflict)
+    S.PENDING: None,
+    S.INITIATED: True,
+    S.PREPARED: True,
+    S.RUNNING: True,
+    S.STOPPED: False,
+    S.ERROR: None,
+    S.RESULTS_UPLOADED: None,
+    S.RESULTS_UPLOAD_FAILED: None,
+}
+_RESET = {
+    S.PENDING: False,
+    S.INITIATED: None,
+    S.PREPARED: None,
+    S.RUNNING: None,
+    S.STOPPED: True,
+    S.ERROR: True,
+    S.RESULTS_UPLOADED: True,
+    S.RESULTS_UPLOAD_FAILED: True,
+}
+
+
+@pytest.mark.parametrize(("new", "table"), [(S.STOPPED, _STOP), (S.PENDING, _RESET)])
+@pytest.mark.parametrize("current", list(S))
+def test_what_a_person_may_do_from_each_status(current: S, new: S, table: dict[S, bool | None]) -> None:
+    expected = table[current]
+    if expected is None:
+        with pytest.raises(ConflictError):
+            is_person_change(current, new, queued=False)
+    else:
+        assert is_person_change(current, new, queued=False) is expected
+
+
+def test_a_queued_pending_model_may_be_stopped() -> None:
+    assert is_person_change(S.PENDING, S.STOPPED, queued=True) is True

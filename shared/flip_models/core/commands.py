@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from flip_models.core.access import ProjectFacts
 from flip_models.core.schemas import CreateModelRequest, ModelDetails
 from flip_models.core.status import ACTIVE_STATUSES
-from flip_models.core.transitions import lock_model, transition
+from flip_models.core.transitions import dequeue, lock_model, transition
 from flip_models.enums import ModelAuditAction, ModelStatus, ProjectStatus, TrustIntersectStatus
 from flip_models.errors import ConflictError, InvalidError, NotFoundError
 from flip_models.store.tables import Model, ModelsAudit, ModelTrustIntersect, ProjectTrustIntersect
@@ -109,7 +109,8 @@ def _apply_edit(model: Model, details: ModelDetails, user_id: uuid.UUID, session
 
 
 def delete_model(model_id: uuid.UUID, user_id: uuid.UUID, session: Session) -> None:
-    """Soft-delete a model with a ``DELETE`` audit row; an active run is stopped first."""
+    """Soft-delete a model with a ``DELETE`` audit row; an active run is stopped first, and a queued
+    one taken out of the queue (a deleted model never starts)."""
     model = lock_model(model_id, session)
     if model is None:
         raise NotFoundError(f"model {model_id} does not exist")
@@ -117,6 +118,7 @@ def delete_model(model_id: uuid.UUID, user_id: uuid.UUID, session: Session) -> N
         raise ConflictError(f"model {model_id} is already deleted")
     if model.status in ACTIVE_STATUSES:
         transition(model, ModelStatus.STOPPED, session, user_id)
+    dequeue(session, model.id)
     model.deleted = True
     session.add(ModelsAudit(model_id=model_id, action=ModelAuditAction.DELETE, user_id=user_id))
     session.flush()
@@ -125,7 +127,8 @@ def delete_model(model_id: uuid.UUID, user_id: uuid.UUID, session: Session) -> N
 def delete_models(
     project_id: uuid.UUID, user_id: uuid.UUID, session: Session, ensure_deletion: bool = True
 ) -> int:
-    """Soft-delete every not-yet-deleted model of a project (active runs stopped first); the count.
+    """Soft-delete every not-yet-deleted model of a project (active runs stopped first, queued ones
+    taken out of the queue); the count.
 
     With ``ensure_deletion``, a project with nothing left to delete is a not-found error.
     """
@@ -144,6 +147,7 @@ def delete_models(
         if model.status in ACTIVE_STATUSES:
             transition(model, ModelStatus.STOPPED, session, user_id)
     ids = [model.id for model in models]
+    dequeue(session, *ids)
     session.execute(
         update(Model)
         .where(Model.id.in_(ids))

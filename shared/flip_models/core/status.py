@@ -1,4 +1,5 @@
-"""The model status rules of SPEC §3, as data and one pure decision (no database).
+"""The model status rules of SPEC §3, as data and two pure decisions (no database): what a background
+transition may do, and what a person may do.
 
 ``transitions`` applies them under the model's row lock; nothing else decides whether a status
 change is allowed.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flip_models.enums import ModelAuditAction, ModelStatus
+from flip_models.errors import ConflictError
 
 #: Status → audit action written on a real change to that status.
 STATUS_AUDIT_ACTIONS: Mapping[ModelStatus, ModelAuditAction] = {
@@ -90,3 +92,26 @@ def is_transition_allowed(current: ModelStatus, new: ModelStatus, *, background:
     if current == ModelStatus.PENDING:
         return True
     return RUN_ORDER[new] > RUN_ORDER[current]
+
+
+def is_person_change(current: ModelStatus, new: ModelStatus, *, queued: bool) -> bool:
+    """Whether a person's ``current → new`` changes the model (False: it already is ``new``); a change
+    that would leave a run behind raises :class:`ConflictError` (SPEC §3 "People's status changes").
+
+    ``STOPPED`` only while a run is in flight or queued (``queued``: a ``PENDING`` model with a
+    ``QUEUED`` job); ``PENDING`` (a reset, so a new run can be queued) only once the run has ended.
+    So a person never leaves a scheduler busy or a job in progress behind.
+    """
+    if new == current:
+        return False
+    if new == ModelStatus.STOPPED:
+        if current in ACTIVE_STATUSES or (current == ModelStatus.PENDING and queued):
+            return True
+        raise ConflictError(f"the model is {current}: there is no run to stop", field="status")
+    if new == ModelStatus.PENDING:
+        if current in TERMINAL_STATUSES:
+            return True
+        raise ConflictError(
+            f"the model is {current}: stop its run before setting it back to PENDING", field="status"
+        )
+    raise ValueError(f"a person may not set {new}")  # USER_SETTABLE_STATUSES is checked first

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from flip_models.core.status import (
@@ -20,11 +20,12 @@ from flip_models.core.status import (
     STATUS_AUDIT_ACTIONS,
     TERMINAL_STATUSES,
     USER_SETTABLE_STATUSES,
+    is_person_change,
     is_transition_allowed,
 )
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
 from flip_models.errors import InvalidError, NotFoundError
-from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, Trust
 
 
 def lock_model(model_id: uuid.UUID, session: Session) -> Model | None:
@@ -80,8 +81,9 @@ def update_model_status_by_user(
 ) -> tuple[ModelStatus, bool]:
     """A person's status change (only ``STOPPED`` or ``PENDING``); returns (status now, changed).
 
-    The status before is read under the same row lock as the change: read before it, racing
+    Decided under the model's row lock (:func:`status.is_person_change`): read before it, racing
     requests would all see the old status and all report a change that only one of them made.
+    Stopping a queued ``PENDING`` model takes its ``QUEUED`` jobs out of the queue (``DELETED``).
     """
     if status not in USER_SETTABLE_STATUSES:
         allowed = " or ".join(sorted(USER_SETTABLE_STATUSES))
@@ -90,8 +92,32 @@ def update_model_status_by_user(
     if model is None or model.deleted:
         raise NotFoundError(f"model {model_id} does not exist")
     before = model.status
+    queued = (
+        before == ModelStatus.PENDING and status == ModelStatus.STOPPED and _has_queued_job(model, session)
+    )
+    if not is_person_change(before, status, queued=queued):
+        return before, False
+    if queued:
+        dequeue(session, model.id)
     now = transition(model, status, session, user_id)
     return now, now != before
+
+
+def _has_queued_job(model: Model, session: Session) -> bool:
+    return (
+        session.scalar(select(exists().where(FLJob.model_id == model.id, FLJob.status == JobStatus.QUEUED)))
+        is True
+    )
+
+
+def dequeue(session: Session, *model_ids: uuid.UUID) -> None:
+    """Take the models out of the job queue: their ``QUEUED`` jobs become ``DELETED``."""
+    session.execute(
+        update(FLJob)
+        .where(FLJob.model_id.in_(model_ids), FLJob.status == JobStatus.QUEUED)
+        .values(status=JobStatus.DELETED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release_scheduler_for_model(model_id: uuid.UUID, session: Session) -> None:
@@ -105,8 +131,9 @@ def release_scheduler_for_model(model_id: uuid.UUID, session: Session) -> None:
     )
     if job is None:
         return
-    job.status = JobStatus.COMPLETED
-    job.completed = func.now()
+    if job.status != JobStatus.COMPLETED:  # an earlier run's job keeps the time it really ended
+        job.status = JobStatus.COMPLETED
+        job.completed = func.now()
     session.execute(
         update(FLScheduler)
         .where(FLScheduler.job_id == job.id)
@@ -129,14 +156,15 @@ def add_log(
     session: Session,
     transaction: SessionTransaction | None = None,
     success: bool = True,
-    trust: uuid.UUID | None = None,
+    trust: Trust | None = None,
     fl_client_name: str | None = None,
     event_type: str | None = None,
     global_round: int | None = None,
     details: dict[str, Any] | None = None,
     message_id: str | None = None,
 ) -> FLLogs:
-    """Insert one ``fl_logs`` row (``trust`` None = a hub row), as SPEC §3 names it.
+    """Insert one ``fl_logs`` row, as SPEC §3 names it: ``trust`` is the :class:`Trust` that
+    ``resolve_trust_from_fl_client_name`` returns (None = a hub row).
 
     Commits unless the caller passes its own ``transaction``, in which case the row is only
     flushed and the caller commits. When this call owns the commit, an error rolls back first.
@@ -147,7 +175,7 @@ def add_log(
             model_id=model_id,
             log=log,
             success=success,
-            trust=trust,
+            trust=None if trust is None else trust.id,
             fl_client_name=fl_client_name,
             event_type=event_type,
             global_round=global_round,
