@@ -134,3 +134,58 @@ def test_an_odd_groups_claim_means_no_groups(given: Given) -> None:
     event["requestContext"]["authorizer"]["claims"]["cognito:groups"] = 42
 
     assert_error(invoke("get_model", event), 403)
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_a_deeply_nested_body_is_a_clear_4xx_not_a_500(depth: int, given: Given) -> None:
+    """Found from outside: a body nested too deep for Python's json raised RecursionError → 500."""
+    world = build_world(given)
+    nested = '{"name": ' + "[" * depth + "1" + "]" * depth + "}"
+
+    created = world.admin.call("create_model", "POST", "/model", raw_body=nested)
+    edited = world.admin.call(
+        "edit_model", "PUT", "/model/{modelId}", {"modelId": str(world.model.id)}, raw_body=nested
+    )
+
+    for response in (created, edited):
+        assert_error(response, 422, field="body")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Pneumonia\u202eTSET",  # right-to-left override: shows as "PneumoniaTEST"
+        "Pneumonia\u200bmodel",  # zero-width space
+        "\u2066Pneumonia\u2069",  # isolates
+        "Pneumonia\ufeff",  # zero-width no-break space (byte-order mark)
+    ],
+)
+def test_a_model_name_with_invisible_format_characters_is_refused(name: str, given: Given) -> None:
+    """Format characters (Unicode category Cf) make a name display as another: refused, naming it."""
+    world = build_world(given)
+
+    created = world.admin.call(
+        "create_model", "POST", "/model", body={"name": name, "projectId": str(world.project.id)}
+    )
+    edited = world.admin.call(
+        "edit_model", "PUT", "/model/{modelId}", {"modelId": str(world.model.id)}, body={"name": name}
+    )
+
+    body = assert_error(created, 422, field="name")
+    assert "format characters" in json.dumps(body)
+    assert_error(edited, 422, field="name")
+
+
+def test_a_description_may_carry_emoji_sequences(given: Given) -> None:
+    """A zero-width joiner (Cf) is part of emoji such as 👩‍🔬: a description keeps it."""
+    world = build_world(given)
+
+    response = world.admin.call(
+        "edit_model",
+        "PUT",
+        "/model/{modelId}",
+        {"modelId": str(world.model.id)},
+        body={"name": "Lab model", "description": "Built by 👩\u200d🔬"},
+    )
+
+    assert response.status == 204

@@ -241,22 +241,48 @@ def test_secrets_manager_down_at_cold_start_is_a_clear_503_and_batches_are_retri
 
 
 @mock_aws
-def test_a_secret_that_cannot_be_read_is_a_500_naming_the_configuration_problem(
-    given: Given, cold_start_with_secret: pytest.MonkeyPatch
+def test_a_secret_that_cannot_be_read_is_a_500_and_the_log_names_the_configuration_problem(
+    given: Given, cold_start_with_secret: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The caller learns only that the operator must act; the operator's log says what to fix (the
+    setting's name and the AWS error) — configuration detail never reaches a response."""
     for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
         cold_start_with_secret.delenv(variable, raising=False)
     world = build_world(given)
+    caplog.clear()
 
     api = world.admin.call("get_model", "GET", "/model/{modelId}", {"modelId": str(world.model.id)})
 
     body = assert_error(api, 500)
-    assert body["message"] == (
-        "the service is misconfigured: the database secret named by DB_SECRET_ARN could not be read"
-        " (ResourceNotFoundException)"
-    )
+    assert body["message"] == "the service is misconfigured; the operator must fix it"
+    assert "DB_SECRET_ARN" not in (api.raw_body or "")
     assert "arn:" not in (api.raw_body or "")
+    reasons = [r.__dict__.get("reason", "") for r in caplog.records if r.getMessage() == "misconfigured"]
+    assert reasons == [
+        "the database secret named by DB_SECRET_ARN could not be read (ResourceNotFoundException)"
+    ]
     record("faults.secret_missing", faults_injected=1, api_500=1)
+
+
+def test_a_setting_out_of_range_is_a_generic_500_and_the_log_names_the_setting(
+    given: Given, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = build_world(given)
+    monkeypatch.setenv("DB_TIMEOUT_SECONDS", "ten")
+    db.reset_engine()
+    caplog.clear()
+    try:
+        api = world.admin.call("get_model", "GET", "/model/{modelId}", {"modelId": str(world.model.id)})
+    finally:
+        monkeypatch.undo()
+        db.reset_engine()
+
+    body = assert_error(api, 500)
+    assert body["message"] == "the service is misconfigured; the operator must fix it"
+    assert "DB_TIMEOUT_SECONDS" not in (api.raw_body or "")
+    reasons = [r.__dict__.get("reason", "") for r in caplog.records if r.getMessage() == "misconfigured"]
+    assert len(reasons) == 1
+    assert reasons[0].startswith("invalid configuration: DB_TIMEOUT_SECONDS:")
 
 
 @pytest.mark.parametrize("attempt", range(3))

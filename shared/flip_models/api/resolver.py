@@ -107,11 +107,21 @@ def _service_error(error: ServiceError) -> Response[Any]:
 
 
 def _configuration_error(error: ConfigurationError) -> Response[Any]:
-    """A container that cannot work as configured: 500 naming the problem (messages carry no secret)."""
+    """A container that cannot work as configured: the problem (which setting, and why) goes to the
+    log for the operator; the caller gets a 500 that says only that (no configuration detail)."""
     logger.error("misconfigured", extra={"reason": error.message})
     metrics.add_metric(name="ApiErrors", unit=MetricUnit.Count, value=1)
     status = HTTPStatus.INTERNAL_SERVER_ERROR
-    return json_response(status, error_body(status, f"the service is misconfigured: {error.message}"))
+    return json_response(status, error_body(status, "the service is misconfigured; the operator must fix it"))
+
+
+def _body_too_deep(error: RecursionError) -> Response[Any]:
+    """A request body nested deeper than Python's JSON parser goes (Powertools parses it before the
+    route): a schema error on the body, like any other body the route cannot take."""
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    metrics.add_metric(name="ApiRejected", unit=MetricUnit.Count, value=1)
+    detail = [{"loc": ["body"], "msg": "nested too deeply", "type": "json_too_deep"}]
+    return json_response(status, error_body(status, "invalid body: nested too deeply", detail=detail))
 
 
 def _unexpected_error(error: Exception) -> Response[Any]:
@@ -231,6 +241,7 @@ def make_resolver() -> APIGatewayRestResolver:
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ServiceError)(_service_error)
     app.exception_handler(ConfigurationError)(_configuration_error)
+    app.exception_handler(RecursionError)(_body_too_deep)
     app.exception_handler(Exception)(_unexpected_error)
     return app
 
