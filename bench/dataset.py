@@ -130,17 +130,20 @@ def fill_logs(engine: Engine, model: BenchModel, rows: int) -> None:
         connection.execute(text("ANALYZE fl_logs"))
 
 
-def add_pending_models(engine: Engine, model: BenchModel, count: int) -> list[uuid.UUID]:
-    """``count`` more PENDING models in the project of ``model`` (targets for edits and deletes)."""
+def add_pending_models(
+    engine: Engine, model: BenchModel, count: int, status: str = "PENDING"
+) -> list[uuid.UUID]:
+    """``count`` more models (``status``, PENDING by default) in the project of ``model``: targets for
+    edits, deletes and stops."""
     ids = [uuid.uuid4() for _ in range(count)]
     if ids:
         with engine.begin() as connection:
             connection.execute(
                 text(
                     "INSERT INTO model (id, name, status, project_id, owner_id)"
-                    " SELECT id, 'bench spare', 'PENDING', :p, :o FROM unnest(CAST(:ids AS uuid[])) AS id"
+                    " SELECT id, 'bench spare', :s, :p, :o FROM unnest(CAST(:ids AS uuid[])) AS id"
                 ),
-                {"p": model.project_id, "o": model.owner_id, "ids": [str(i) for i in ids]},
+                {"s": status, "p": model.project_id, "o": model.owner_id, "ids": [str(i) for i in ids]},
             )
     return ids
 

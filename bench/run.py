@@ -305,16 +305,23 @@ def render(results: Mapping[str, Any]) -> str:
     s = results["scaling"]
     lines += [
         "",
-        f"Scaling — metrics {_mark(s['metrics_goal']['met'])}, logs page {_mark(s['logs_goal']['met'])}",
-        f"  {'rows':>9}{'metrics ms':>12}{'floor ms':>10}{'µs/row':>8}{'MB':>8}{'logs p1 ms':>12}"
-        f"{'deep ms':>9}{'MB':>7}",
+        f"Scaling — metrics {_mark(s['metrics_goal']['met'])}, metrics body "
+        f"{_mark(s['metrics_body_goal']['met'])}, logs page {_mark(s['logs_goal']['met'])}",
+        f"  {'rows':>9}{'metrics ms':>12}{'floor ms':>10}{'µs/row':>8}{'MB':>8}{'body KB':>9}"
+        f"{'logs p1 ms':>12}{'deep ms':>9}{'MB':>7}",
     ]
     for step in s["steps"]:
         lines.append(
             f"  {step['rows']:>9}{step['metrics_p50_ms']:>12.1f}{step['metrics_floor_p50_ms']:>10.1f}"
-            f"{step['metrics_us_per_row']:>8.2f}"
-            f"{step['metrics_peak_mb']:>8.1f}{step['logs_first_page_p50_ms']:>12.2f}"
+            f"{step['metrics_us_per_row']:>8.2f}{step['metrics_peak_mb']:>8.1f}"
+            f"{step['metrics_body_bytes'] / 1024:>9.0f}{step['logs_first_page_p50_ms']:>12.2f}"
             f"{step['logs_deep_page_p50_ms']:>9.2f}{step['logs_page_peak_mb']:>7.1f}"
         )
+    long = s["long_text_logs_page"]
+    lines.append(
+        f"  a logs page of 2 KiB texts at {long['rows']} rows: {long['page_p50_ms']:.1f} ms, "
+        f"{long['page_rows']} rows, {long['page_bytes'] / 2**20:.2f} MB, next page: {long['has_next_page']} "
+        f"— {_mark(s['long_text_page_goal']['met'])}"
+    )
     lines += ["", *stale_runs.render(results["stale_runs"])]
     return "\n".join(lines)

@@ -5,7 +5,9 @@ too), then times the handlers in-process (warm), the metrics query's raw-SQL flo
 how much of the cost is PostgreSQL and the driver), and measures the memory one call takes in a fresh
 interpreter: its peak RSS minus its RSS just before the call, after a warm-up call on another model.
 Goals: metrics cost grows at most linearly (time per row does not rise between steps, nor memory
-per row between the two largest, beyond 20 % noise); a logs page, first or deep (keyset cursor), stays flat (within 1.5× across steps).
+per row between the two largest, beyond 20 % noise) and its body stays under 5 MB at every step (the
+series are downsampled); a logs page, first or deep (keyset cursor), stays flat (within 1.5× across
+steps). At the largest step, a logs page of 2 KiB texts (tracebacks) too: its time, size and rows.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from flip_models.core.logs import LOGS_DEFAULT_LIMIT, encode_log_cursor
 
 LINEAR_SLACK = 1.2
 FLAT_SLACK = 1.5
+#: SPEC §4: every response body under 5 MB (Lambda's limit is 6 MB).
+BODY_LIMIT_BYTES = 5 * 1024 * 1024
 
 _MEMORY_PROBE = """
 import json, sys, gc
@@ -70,6 +74,38 @@ def _deep_cursor(engine: Engine, model_id: uuid.UUID, rows: int) -> str:
     return encode_log_cursor(log_date, log_id)
 
 
+def _body_bytes(name: str, event: Mapping[str, Any]) -> int:
+    """The size of one answer's body."""
+    response = lambdas.load_handler(name)(dict(event), lambdas.context())
+    lambdas.check_api(name, response)
+    return len(str(response["body"]).encode())
+
+
+def _long_text_page(engine: Engine, rows: int, repeat: int) -> dict[str, Any]:
+    """A model of ``rows`` 2 KiB texts (a client's traceback each): one page at the default limit."""
+    model = dataset.create_model(engine, trusts=1, slot_offset=900)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO fl_logs (model_id, log_date, success, log) "
+                "SELECT :m, now() - interval '1 day' + n * interval '1 millisecond', false, "
+                "'Traceback (most recent call last):' || repeat('x', 2014) || n "
+                "FROM generate_series(1, :rows) AS n"
+            ),
+            {"m": model.model_id, "rows": rows},
+        )
+        connection.execute(text("ANALYZE fl_logs"))
+    event = lambdas.api_event("get_model_logs", model.owner_id, {"modelId": str(model.model_id)})
+    response = lambdas.load_handler("get_model_logs")(dict(event), lambdas.context())
+    return {
+        "rows": rows,
+        "page_p50_ms": _p50_ms("get_model_logs", event, repeat),
+        "page_rows": len(json.loads(response["body"])),
+        "page_bytes": len(str(response["body"]).encode()),
+        "has_next_page": "X-Next-Cursor" in (response.get("multiValueHeaders") or {}),
+    }
+
+
 def _p50_ms(name: str, event: Mapping[str, Any], repeat: int) -> float:
     handler = lambdas.load_handler(name)
     context = lambdas.context()
@@ -111,6 +147,7 @@ def measure(engine: Engine, database_url: str, steps: list[int], repeat: int) ->
                 "metrics_us_per_row": round(metrics_ms * 1000 / rows, 3),
                 "metrics_floor_p50_ms": floor_ms,
                 "metrics_ratio_to_floor": round(metrics_ms / floor_ms, 2),
+                "metrics_body_bytes": _body_bytes("get_model_metrics", metrics_event),
                 "metrics_peak_mb": _memory_mb(
                     "get_model_metrics",
                     metrics_event,
@@ -127,10 +164,11 @@ def measure(engine: Engine, database_url: str, steps: list[int], repeat: int) ->
                 ),
             }
         )
-    return {"steps": results, **_goals(results)}
+    long_texts = _long_text_page(engine, steps[-1], repeat)
+    return {"steps": results, "long_text_logs_page": long_texts, **_goals(results, long_texts)}
 
 
-def _goals(steps: list[dict[str, Any]]) -> dict[str, Any]:
+def _goals(steps: list[dict[str, Any]], long_texts: Mapping[str, Any]) -> dict[str, Any]:
     linear = all(
         later["metrics_us_per_row"] <= LINEAR_SLACK * earlier["metrics_us_per_row"]
         for earlier, later in itertools.pairwise(steps)
@@ -148,10 +186,17 @@ def _goals(steps: list[dict[str, Any]]) -> dict[str, Any]:
     flat = all(
         last[key] <= FLAT_SLACK * first[key] for key in ("logs_first_page_p50_ms", "logs_deep_page_p50_ms")
     )
+    small_bodies = all(step["metrics_body_bytes"] <= BODY_LIMIT_BYTES for step in steps)
     return {
         "metrics_goal": goal(
             f"metrics time per row (every step) and memory per row (largest steps) rise ≤ {LINEAR_SLACK:g}×",
             linear and memory_linear,
         ),
+        "metrics_body_goal": goal("metrics body ≤ 5 MB at every step", small_bodies),
         "logs_goal": goal(f"a logs page at the largest step ≤ {FLAT_SLACK:g}× the smallest", flat),
+        "long_text_page_goal": goal(
+            "a page of 2 KiB texts ≤ 4 MB, the rest behind its cursor",
+            long_texts["page_bytes"] <= 4_000_000
+            and (long_texts["has_next_page"] or long_texts["rows"] <= long_texts["page_rows"]),
+        ),
     }

@@ -40,7 +40,7 @@ class WarmWorld:
 
     model: dataset.BenchModel
     pending_model: uuid.UUID
-    status_model: uuid.UUID
+    running_models: list[uuid.UUID]  # each stopped once (a person's stop needs a run)
     doomed_models: list[uuid.UUID]
     doomed_projects: list[uuid.UUID]
 
@@ -50,10 +50,11 @@ def build_world(engine: Engine, rounds: int, log_rows: int, spares: int) -> Warm
     model = dataset.create_model(engine, trusts=5, slot_offset=100)
     dataset.fill_metrics(engine, model, 5 * len(dataset.LABELS) * rounds)
     dataset.fill_logs(engine, model, log_rows)
-    pending, status = dataset.add_pending_models(engine, model, 2)
+    (pending,) = dataset.add_pending_models(engine, model, 1)
+    running = dataset.add_pending_models(engine, model, spares, status="RUNNING")
     doomed = dataset.add_pending_models(engine, model, spares)
     projects = [dataset.add_project_with_model(engine, model) for _ in range(spares)]
-    return WarmWorld(model, pending, status, doomed, projects)
+    return WarmWorld(model, pending, running, doomed, projects)
 
 
 def _calls(world: WarmWorld) -> dict[str, Callable[[int], dict[str, Any]]]:
@@ -61,7 +62,6 @@ def _calls(world: WarmWorld) -> dict[str, Callable[[int], dict[str, Any]]]:
     m = world.model
     owner = m.owner_id
     model = {"modelId": str(m.model_id)}
-    statuses = ("STOPPED", "PENDING")
 
     def doomed(pool: list[uuid.UUID], i: int) -> str:
         return str(pool[i % len(pool)] if i >= 0 else pool[len(pool) + i])
@@ -84,7 +84,7 @@ def _calls(world: WarmWorld) -> dict[str, Callable[[int], dict[str, Any]]]:
         "update_model_status": lambda i: lambdas.api_event(
             "update_model_status",
             owner,
-            {"modelId": str(world.status_model), "status": statuses[i % 2]},
+            {"modelId": doomed(world.running_models, i), "status": "STOPPED"},
         ),
         "delete_model": lambda i: lambdas.api_event(
             "delete_model", owner, {"modelId": doomed(world.doomed_models, i)}

@@ -1,15 +1,17 @@
-"""GET /model/{modelId}/metrics: one chart per (label, x label), a series per trust (read access)."""
+"""GET /model/{modelId}/metrics: one chart per (label, x label), a series per trust (read access);
+a series longer than ``maxPoints`` is downsampled, keeping its shape and saying its true length."""
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.api.resolver import api_responses, current_caller, json_response, make_resolver
 from flip_models.core.access import Permission, authorize_model
-from flip_models.core.metrics import get_metrics_json
+from flip_models.core.metrics import DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, get_metrics_json
 from flip_models.core.schemas import ModelMetrics
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
@@ -23,12 +25,23 @@ app = make_resolver()
     tags=["models"],
     responses=api_responses(model=list[ModelMetrics]),
 )
-def get_model_metrics(modelId: UUID) -> Response[str]:
+def get_model_metrics(
+    modelId: UUID,
+    max_points: Annotated[
+        int,
+        Query(
+            alias="maxPoints",
+            ge=2,
+            le=MAX_POINTS_LIMIT,
+            description="the most points a series may have (longer: downsampled, first and last kept)",
+        ),
+    ] = DEFAULT_MAX_POINTS,
+) -> Response[str]:
     caller = current_caller(app)
     with session_scope() as session:
         authorize_model(modelId, caller, Permission.READ, session)
-        charts = get_metrics_json(modelId, session)
-    # The body is PostgreSQL's JSON text, sent as it is: no object per point is ever built.
+        charts = get_metrics_json(modelId, session, max_points)
+    # Written once as JSON text by the core: no pydantic object per point is built.
     return json_response(200, charts)
 
 

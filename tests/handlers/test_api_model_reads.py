@@ -320,8 +320,9 @@ def test_metrics_shape(given: Given) -> None:
                 {
                     "seriesLabel": "GSTT",
                     "data": [{"xValue": 0.0, "yValue": 0.9}, {"xValue": 1.0, "yValue": 0.4}],
+                    "totalPoints": 2,
                 },
-                {"seriesLabel": "KCH", "data": [{"xValue": 1.0, "yValue": 0.5}]},
+                {"seriesLabel": "KCH", "data": [{"xValue": 1.0, "yValue": 0.5}], "totalPoints": 1},
             ],
         }
     ]

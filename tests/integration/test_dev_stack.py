@@ -124,7 +124,9 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
         {
             "yLabel": "TRAIN_LOSS",
             "xLabel": "epoch",
-            "metrics": [{"seriesLabel": "UCLH", "data": [{"xValue": 12.0, "yValue": 0.1875}]}],
+            "metrics": [
+                {"seriesLabel": "UCLH", "data": [{"xValue": 12.0, "yValue": 0.1875}], "totalPoints": 1}
+            ],
         }
     ]
 

@@ -96,19 +96,28 @@ class TestGetMetrics:
                             {"xValue": 1.0, "yValue": 0.5},
                             {"xValue": 2.0, "yValue": 0.2},
                         ],
+                        "totalPoints": 3,
                     },
-                    {"seriesLabel": "Kings College", "data": [{"xValue": 0.0, "yValue": 0.7}]},
+                    {
+                        "seriesLabel": "Kings College",
+                        "data": [{"xValue": 0.0, "yValue": 0.7}],
+                        "totalPoints": 1,
+                    },
                 ],
             },
             {
                 "yLabel": "TRAIN_LOSS",
                 "xLabel": "Global Round",
-                "metrics": [{"seriesLabel": "GSTT", "data": [{"xValue": 1.0, "yValue": 1.1}]}],
+                "metrics": [
+                    {"seriesLabel": "GSTT", "data": [{"xValue": 1.0, "yValue": 1.1}], "totalPoints": 1}
+                ],
             },
             {
                 "yLabel": "TRAIN_LOSS",
                 "xLabel": "epoch",
-                "metrics": [{"seriesLabel": "GSTT", "data": [{"xValue": 3.5, "yValue": 1.5}]}],
+                "metrics": [
+                    {"seriesLabel": "GSTT", "data": [{"xValue": 3.5, "yValue": 1.5}], "totalPoints": 1}
+                ],
             },
         ]
 

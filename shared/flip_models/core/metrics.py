@@ -1,9 +1,21 @@
-"""A model's training metrics as charts (SPEC §3 ``get_metrics``), built by PostgreSQL in one query."""
+"""A model's training metrics as charts (SPEC §3 ``get_metrics``, §4 ``maxPoints``), always small enough
+to send: a series longer than its share is downsampled with largest-triangle-three-buckets (LTTB).
+
+PostgreSQL reads each series once, sorted, as a compact JSON array of numbers (one query); Python
+then keeps every series whole that fits, downsamples the others in one pass each, and writes the
+answer. A series keeps its first and last points and its shape, and says how long it really is
+(``totalPoints``). Each series may have ``max_points`` (default 1,000, at most 10,000), and all of
+them together :data:`POINT_BUDGET`, so an answer stays well under Lambda's 6 MB whatever the data.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
+from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -11,35 +23,52 @@ from sqlalchemy.orm import Session
 
 from flip_models.core.schemas import ModelMetrics
 
-#: The whole ``get_metrics`` result as JSON text, built by PostgreSQL in one query: points per
-#: series, series per chart, charts in one array (``[]`` when the model has no metrics). The trust's
-#: label is joined to the series, not to every point: the big sort stays narrow.
+DEFAULT_MAX_POINTS = 1_000
+MAX_POINTS_LIMIT = 10_000
+#: Points in one answer, all series together (~70 bytes each at worst: ~3.5 MB).
+POINT_BUDGET = 50_000
+
+#: Every series of the model: its chart (label, x label), its trust's label (code, else name), its
+#: length and its points sorted by x as ``[x0,y0,x1,y1,…]`` (text: PostgreSQL writes it cheaply).
 METRICS_SQL = text(
     """
     WITH series AS (
-        SELECT m.label, m.x_label, m.trust,
-               json_agg(json_build_object('xValue', m.x_value, 'yValue', m.result)
-                        ORDER BY m.x_value, m.timestamp, m.id) AS data
+        SELECT m.label, m.x_label, m.trust, count(*) AS total,
+               '[' || string_agg(m.x_value::text || ',' || m.result::text, ','
+                                 ORDER BY m.x_value, m.timestamp, m.id) || ']' AS points
         FROM fl_metrics AS m
         WHERE m.model_id = :model_id
         GROUP BY m.label, m.x_label, m.trust
-    ), labelled AS (
-        SELECT s.label, s.x_label, s.trust, s.data,
-               COALESCE(NULLIF(t.code, ''), t.name, s.trust::text) AS series_label
-        FROM series AS s
-        LEFT JOIN trust AS t ON t.id = s.trust
-    ), charts AS (
-        SELECT label, x_label,
-               json_agg(json_build_object('seriesLabel', series_label, 'data', data)
-                        ORDER BY series_label, trust) AS metrics
-        FROM labelled
-        GROUP BY label, x_label
     )
-    SELECT COALESCE(json_agg(json_build_object('yLabel', label, 'xLabel', x_label, 'metrics', metrics)
-                             ORDER BY label, x_label), '[]')::text
-    FROM charts
+    SELECT s.label, s.x_label, COALESCE(NULLIF(t.code, ''), t.name, s.trust::text) AS series_label,
+           s.total, s.points
+    FROM series AS s
+    LEFT JOIN trust AS t ON t.id = s.trust
+    ORDER BY s.label, s.x_label, series_label, s.trust
     """
 )
+
+
+def get_metrics_json(model_id: uuid.UUID, session: Session, max_points: int = DEFAULT_MAX_POINTS) -> str:
+    """:func:`get_metrics` as the JSON text of its list (what the API sends)."""
+    rows = session.execute(METRICS_SQL, {"model_id": model_id}).all()
+    share = max(2, min(max_points, POINT_BUDGET // max(1, len(rows))))
+    charts: list[dict[str, Any]] = []
+    for label, x_label, series_label, total, points in rows:
+        if not charts or (charts[-1]["yLabel"], charts[-1]["xLabel"]) != (label, x_label):
+            charts.append({"yLabel": label, "xLabel": x_label, "metrics": []})
+        flat = json.loads(points, parse_int=float)  # x and y are double precision: 12 is 12.0
+        xs, ys = _finite(flat[0::2], flat[1::2])
+        if len(xs) > share:
+            xs, ys = largest_triangle_three_buckets(xs, ys, share)
+        charts[-1]["metrics"].append(
+            {
+                "seriesLabel": series_label,
+                "data": [{"xValue": x, "yValue": y} for x, y in zip(xs, ys, strict=True)],
+                "totalPoints": total,
+            }
+        )
+    return json.dumps(charts, separators=(",", ":"), allow_nan=False)
 
 
 @cache
@@ -47,19 +76,55 @@ def _charts_adapter() -> TypeAdapter[list[ModelMetrics]]:
     return TypeAdapter(list[ModelMetrics])
 
 
-def get_metrics_json(model_id: uuid.UUID, session: Session) -> str:
-    """:func:`get_metrics` as the JSON text of its list, for callers that only send it on.
-
-    PostgreSQL builds the text; nothing is parsed into Python objects, so a large model's metrics
-    cost one string, not an object per point.
-    """
-    charts: str = session.execute(METRICS_SQL, {"model_id": model_id}).scalar_one()
-    return charts
+def get_metrics(
+    model_id: uuid.UUID, session: Session, max_points: int = DEFAULT_MAX_POINTS
+) -> list[ModelMetrics]:
+    """One chart per (label, x_label), a series per trust (code, else name), points sorted by x, each
+    series at most ``max_points`` long (downsampled, see the module); no rows gives ``[]``."""
+    return _charts_adapter().validate_json(get_metrics_json(model_id, session, max_points))
 
 
-def get_metrics(model_id: uuid.UUID, session: Session) -> list[ModelMetrics]:
-    """One chart per (label, x_label), a series per trust (code, else name), points sorted by x.
+def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """The points a chart can draw: FL servers send finite numbers (SPEC §5), but another writer of
+    the table might not, and JSON has no NaN or infinity."""
+    if all(map(math.isfinite, xs)) and all(map(math.isfinite, ys)):
+        return list(xs), list(ys)
+    kept = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(x) and math.isfinite(y)]
+    return [x for x, _ in kept], [y for _, y in kept]
 
-    One SQL query builds the whole structure (:func:`get_metrics_json`); no rows gives ``[]``.
-    """
-    return _charts_adapter().validate_json(get_metrics_json(model_id, session))
+
+def largest_triangle_three_buckets(
+    xs: Sequence[float], ys: Sequence[float], threshold: int
+) -> tuple[list[float], list[float]]:
+    """``threshold`` points of the series (``xs`` sorted) that keep its shape (Steinarsson's LTTB): the
+    first and the last, and from each of ``threshold - 2`` equal buckets between them the point making
+    the largest triangle with the point chosen before it and the average of the next bucket."""
+    size = len(xs)
+    if threshold >= size or threshold < 3:
+        return (list(xs), list(ys)) if threshold >= size else ([xs[0], xs[-1]], [ys[0], ys[-1]])
+    out_x, out_y = [xs[0]], [ys[0]]
+    every = (size - 2) / (threshold - 2)
+    chosen = 0
+    for bucket in range(threshold - 2):
+        start = int(bucket * every) + 1
+        end = int((bucket + 1) * every) + 1
+        next_end = min(int((bucket + 2) * every) + 1, size)
+        if end >= next_end:  # the last bucket's "next" is the last point
+            end, next_end = min(end, size - 1), size
+        span = next_end - end
+        cx = sum(xs[end:next_end]) / span
+        cy = sum(ys[end:next_end]) / span
+        ax, ay = xs[chosen], ys[chosen]
+        # Twice the triangle's area, with the constant parts of the cross product taken out of the loop.
+        u, v, w = cy - ay, ax - cx, cx * ay - ax * cy
+        best, best_area = start, -1.0
+        for index in range(start, end):
+            area = abs(u * xs[index] + v * ys[index] + w)
+            if area > best_area:
+                best, best_area = index, area
+        out_x.append(xs[best])
+        out_y.append(ys[best])
+        chosen = best
+    out_x.append(xs[-1])
+    out_y.append(ys[-1])
+    return out_x, out_y

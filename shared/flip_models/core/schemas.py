@@ -6,6 +6,7 @@ from ORM objects leaving their session.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -30,10 +31,19 @@ def storable_text(value: str) -> str:
     return value
 
 
+def visible_text(value: str) -> str:
+    """No Unicode format characters (category Cf: right-to-left overrides, zero-width spaces,
+    isolates...): they make a name display as another one."""
+    if any(unicodedata.category(character) == "Cf" for character in value):
+        raise ValueError("must not contain invisible format characters (Unicode category Cf)")
+    return value
+
+
 ModelName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MODEL_NAME_MAX),
     AfterValidator(storable_text),
+    AfterValidator(visible_text),
 ]
 ModelDescription = Annotated[
     str, StringConstraints(max_length=MODEL_DESCRIPTION_MAX), AfterValidator(storable_text)
@@ -64,8 +74,12 @@ class MetricPoint(CamelModel):
 
 
 class MetricSeries(CamelModel):
+    """One trust's points of a chart, sorted by x; ``totalPoints``: how many it has before any
+    downsampling (``len(data)`` is smaller when it was downsampled)."""
+
     series_label: str
     data: list[MetricPoint]
+    total_points: int
 
 
 class ModelMetrics(CamelModel):

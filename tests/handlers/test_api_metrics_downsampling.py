@@ -1,0 +1,172 @@
+"""GET /model/{id}/metrics stays small whatever the data (SPEC §4): ``maxPoints`` per series, downsampled
+with largest-triangle-three-buckets keeping the first and last points, ``totalPoints`` on each series,
+and the whole answer bounded (Lambda answers at most 6 MB; before, 200k points were a 10 MB body)."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from flip_models.core.metrics import POINT_BUDGET, largest_triangle_three_buckets
+from tests.api_events import ApiResponse, Person
+from tests.builders import Given
+from tests.handlers.api_world import World, assert_error, build_world
+
+
+def metrics(caller: Person, model_id: uuid.UUID, **query: str) -> ApiResponse:
+    return caller.call(
+        "get_model_metrics",
+        "GET",
+        "/model/{modelId}/metrics",
+        {"modelId": str(model_id)},
+        query=query or None,
+    )
+
+
+def fill(session: Session, world: World, points: int, *, labels: int = 1, seed: int = 7) -> None:
+    """``points`` per trust and label: a noisy falling loss over x = 0, 1, 2, … (generated in SQL)."""
+    session.execute(
+        text(
+            """
+            INSERT INTO fl_metrics
+                (model_id, trust, fl_client_name, global_round, label, result, x_label, x_value)
+            SELECT :model, t.id, 'Trust_x', n, 'LOSS_' || l, 1.0 / (n + 1) + 0.01 * sin(n * :seed), 'step', n
+            FROM generate_series(0, :points - 1) AS n, generate_series(1, :labels) AS l,
+                 unnest(CAST(:trusts AS uuid[])) AS t(id)
+            """
+        ),
+        {
+            "model": world.model.id,
+            "points": points,
+            "labels": labels,
+            "seed": seed,
+            "trusts": [str(trust.id) for trust in world.trusts],
+        },
+    )
+    session.commit()
+
+
+def reference_lttb(points: Sequence[tuple[float, float]], threshold: int) -> list[tuple[float, float]]:
+    """Steinarsson's largest-triangle-three-buckets, as published (the reference, written plainly)."""
+    every = (len(points) - 2) / (threshold - 2)
+    sampled, a = [points[0]], 0
+    for i in range(threshold - 2):
+        avg_start, avg_end = int((i + 1) * every) + 1, min(int((i + 2) * every) + 1, len(points))
+        avg_x = sum(p[0] for p in points[avg_start:avg_end]) / (avg_end - avg_start)
+        avg_y = sum(p[1] for p in points[avg_start:avg_end]) / (avg_end - avg_start)
+        range_start, range_end = int(i * every) + 1, int((i + 1) * every) + 1
+        ax, ay = points[a]
+        best, best_area = range_start, -1.0
+        for j in range(range_start, range_end):
+            area = abs((ax - avg_x) * (points[j][1] - ay) - (ax - points[j][0]) * (avg_y - ay)) * 0.5
+            if area > best_area:
+                best, best_area = j, area
+        sampled.append(points[best])
+        a = best
+    sampled.append(points[-1])
+    return sampled
+
+
+@pytest.mark.parametrize(("size", "threshold"), [(10, 3), (101, 10), (1000, 97), (5000, 1000), (1234, 1233)])
+def test_the_downsampling_is_lttb(size: int, threshold: int) -> None:
+    generator = random.Random(size)
+    xs = sorted(generator.uniform(0, 100) for _ in range(size))
+    ys = [generator.gauss(0, 1) for _ in range(size)]
+
+    got_x, got_y = largest_triangle_three_buckets(xs, ys, threshold)
+
+    assert list(zip(got_x, got_y, strict=True)) == reference_lttb(list(zip(xs, ys, strict=True)), threshold)
+
+
+def test_a_long_series_is_downsampled_to_max_points_keeping_its_ends_and_its_shape(
+    given: Given, session: Session
+) -> None:
+    world = build_world(given)
+    fill(session, world, 5000)
+
+    response = metrics(world.viewer, world.model.id)
+
+    assert response.status == 200
+    [chart] = response.body
+    for series in chart["metrics"]:
+        data = series["data"]
+        assert series["totalPoints"] == 5000
+        assert len(data) == 1000  # the default maxPoints
+        assert (data[0]["xValue"], data[-1]["xValue"]) == (0, 4999)
+        xs = [point["xValue"] for point in data]
+        assert xs == sorted(xs)
+        assert max(point["yValue"] for point in data) == pytest.approx(1.0, abs=0.011)  # the peak kept
+
+
+def test_max_points_is_the_callers_and_short_series_are_whole(given: Given, session: Session) -> None:
+    world = build_world(given)
+    fill(session, world, 300)
+
+    small = metrics(world.viewer, world.model.id, maxPoints="50").body
+    whole = metrics(world.viewer, world.model.id, maxPoints="300").body
+
+    assert {len(series["data"]) for series in small[0]["metrics"]} == {50}
+    assert {len(series["data"]) for series in whole[0]["metrics"]} == {300}
+    assert {series["totalPoints"] for chart in (small, whole) for series in chart[0]["metrics"]} == {300}
+    # x and y are double precision, written as such whole or not (x = 0 is 0.0, as before the change).
+    raw = metrics(world.viewer, world.model.id, maxPoints="300").raw_body or ""
+    assert raw.count('"xValue":0.0,') == len(world.trusts)
+
+
+@pytest.mark.parametrize("max_points", ["1", "0", "10001", "all"])
+def test_max_points_out_of_range_is_422(max_points: str, given: Given) -> None:
+    world = build_world(given)
+
+    assert_error(metrics(world.viewer, world.model.id, maxPoints=max_points), 422, field="maxPoints")
+
+
+def test_many_long_series_share_the_point_budget(given: Given, session: Session) -> None:
+    """200 series of 2,000 points (400k rows): each may not have its 1,000, or the answer would be
+    ~9 MB; together they keep at most the budget."""
+    world = build_world(given)
+    fill(session, world, 2000, labels=100)
+
+    response = metrics(world.viewer, world.model.id)
+
+    assert response.status == 200
+    series = [s for chart in response.body for s in chart["metrics"]]
+    assert len(series) == 200
+    assert sum(len(s["data"]) for s in series) <= POINT_BUDGET
+    assert all(s["totalPoints"] == 2000 for s in series)
+    assert len(response.raw_body or "") < 5 * 1024 * 1024
+
+
+def test_200k_points_answer_well_under_lambdas_limit(given: Given, session: Session) -> None:
+    """Found from outside: a model with 200k points answered a 10 MB body, an error in AWS."""
+    world = build_world(given)
+    fill(session, world, 100_000)  # 2 trusts: 200k points
+
+    response = metrics(world.viewer, world.model.id)
+
+    assert response.status == 200
+    assert len(response.raw_body or "") < 1024 * 1024
+    assert [s["totalPoints"] for s in response.body[0]["metrics"]] == [100_000, 100_000]
+
+
+def test_points_a_chart_cannot_draw_are_left_out(given: Given, session: Session) -> None:
+    """Another writer of the table may store NaN or infinity: JSON has neither; the rest is drawn."""
+    world = build_world(given)
+    fill(session, world, 3)
+    session.execute(
+        text("UPDATE fl_metrics SET result = 'NaN' WHERE model_id = :m AND x_value = 1"),
+        {"m": world.model.id},
+    )
+    session.commit()
+
+    response = metrics(world.viewer, world.model.id)
+
+    assert response.status == 200
+    for series in response.body[0]["metrics"]:
+        assert [point["xValue"] for point in series["data"]] == [0, 2]
+        assert all(math.isfinite(point["yValue"]) for point in series["data"])
