@@ -109,21 +109,8 @@ def _database_env(url: str) -> Iterator[None]:
     """``DATABASE_URL`` = the bench database for the in-process handlers; restored afterwards."""
     from flip_models.store import db
 
-    keys = (
-        "DATABASE_URL",
-        "POWERTOOLS_TRACE_DISABLED",
-        "POWERTOOLS_LOG_LEVEL",
-        "POWERTOOLS_METRICS_NAMESPACE",
-    )
-    previous = {key: os.environ.get(key) for key in keys}
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "POWERTOOLS_METRICS_NAMESPACE": "FLIP",
-        }
-    )
+    previous = {"DATABASE_URL": os.environ.get("DATABASE_URL")}  # Powertools': bench/__init__.py
+    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")

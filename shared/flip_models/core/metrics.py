@@ -1,21 +1,20 @@
 """A model's training metrics as charts (SPEC §3 ``get_metrics``, §4 ``maxPoints``), always small enough
 to send: a series longer than its share is downsampled with largest-triangle-three-buckets (LTTB).
 
-PostgreSQL reads each series once, sorted, as a compact JSON array of numbers (one query); Python
-then keeps every series whole that fits, downsamples the others in one pass each, and writes the
-answer. A series keeps its first and last points and its shape, and says how long it really is
-(``totalPoints``). Each series may have ``max_points`` (default 1,000, at most 10,000), and all of
-them together :data:`POINT_BUDGET`, so an answer stays well under Lambda's 6 MB whatever the data.
+PostgreSQL reads each series once, sorted, and writes its points as one text (one query); Python
+puts every series that fits into the answer's form without parsing a number, downsamples the others
+in one pass each, and joins the texts. A series keeps its first and last points and its shape, and
+says how long it really is (``totalPoints``). Each series may have ``max_points`` (default 1,000, at
+most 10,000), and all of them together :data:`POINT_BUDGET`, so an answer stays well under Lambda's
+6 MB whatever the data.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
@@ -28,47 +27,73 @@ MAX_POINTS_LIMIT = 10_000
 #: Points in one answer, all series together (~70 bytes each at worst: ~3.5 MB).
 POINT_BUDGET = 50_000
 
-#: Every series of the model: its chart (label, x label), its trust's label (code, else name), its
-#: length and its points sorted by x as ``[x0,y0,x1,y1,…]`` (text: PostgreSQL writes it cheaply).
+#: Every series of the model: its chart (label, x label), its trust's label (code, else name), how many
+#: points it stores and how many a chart can draw (finite ones: FL servers send only those, SPEC §5,
+#: but another writer of the table might not, and JSON has no NaN or infinity), and those points sorted
+#: by x as the text ``[x0,y0,x1,y1,…]``, written by PostgreSQL (float8's shortest exact form: ``12``,
+#: ``0.1875``, ``1e-05``), the cheapest form for it to write and for Python to parse or pass on.
 METRICS_SQL = text(
     """
     WITH series AS (
-        SELECT m.label, m.x_label, m.trust, count(*) AS total,
-               '[' || string_agg(m.x_value::text || ',' || m.result::text, ','
-                                 ORDER BY m.x_value, m.timestamp, m.id) || ']' AS points
-        FROM fl_metrics AS m
+        SELECT m.label, m.x_label, m.trust, count(*) AS total, count(*) FILTER (WHERE finite) AS drawable,
+               '[' || COALESCE(string_agg(m.x_value::text || ',' || m.result::text, ','
+                                          ORDER BY m.x_value, m.timestamp, m.id) FILTER (WHERE finite), '')
+               || ']' AS points
+        FROM fl_metrics AS m,
+             LATERAL (SELECT m.x_value > '-Infinity' AND m.x_value < 'Infinity'
+                             AND m.result > '-Infinity' AND m.result < 'Infinity' AS finite) AS f
         WHERE m.model_id = :model_id
         GROUP BY m.label, m.x_label, m.trust
     )
     SELECT s.label, s.x_label, COALESCE(NULLIF(t.code, ''), t.name, s.trust::text) AS series_label,
-           s.total, s.points
+           s.total, s.drawable, s.points
     FROM series AS s
     LEFT JOIN trust AS t ON t.id = s.trust
     ORDER BY s.label, s.x_label, series_label, s.trust
     """
 )
 
+_POINT = '{"xValue":%s,"yValue":%s}'
+
 
 def get_metrics_json(model_id: uuid.UUID, session: Session, max_points: int = DEFAULT_MAX_POINTS) -> str:
-    """:func:`get_metrics` as the JSON text of its list (what the API sends)."""
+    """:func:`get_metrics` as the JSON text of its list (what the API sends), assembled from the texts
+    PostgreSQL wrote; only a series longer than its share is parsed, downsampled and written again."""
     rows = session.execute(METRICS_SQL, {"model_id": model_id}).all()
     share = max(2, min(max_points, POINT_BUDGET // max(1, len(rows))))
-    charts: list[dict[str, Any]] = []
-    for label, x_label, series_label, total, points in rows:
-        if not charts or (charts[-1]["yLabel"], charts[-1]["xLabel"]) != (label, x_label):
-            charts.append({"yLabel": label, "xLabel": x_label, "metrics": []})
-        flat = json.loads(points, parse_int=float)  # x and y are double precision: 12 is 12.0
-        xs, ys = _finite(flat[0::2], flat[1::2])
-        if len(xs) > share:
-            xs, ys = largest_triangle_three_buckets(xs, ys, share)
-        charts[-1]["metrics"].append(
-            {
-                "seriesLabel": series_label,
-                "data": [{"xValue": x, "yValue": y} for x, y in zip(xs, ys, strict=True)],
-                "totalPoints": total,
-            }
-        )
-    return json.dumps(charts, separators=(",", ":"), allow_nan=False)
+    charts: list[str] = []
+    chart: tuple[str, str] | None = None
+    series: list[str] = []
+    for label, x_label, series_label, total, drawable, points in rows:
+        if (label, x_label) != chart:
+            if chart is not None:
+                charts.append(_chart_json(*chart, series))
+            chart, series = (label, x_label), []
+        data = _downsampled(points, share) if drawable > share else _as_points(points, drawable)
+        series.append(f'{{"seriesLabel":{json.dumps(series_label)},"data":{data},"totalPoints":{total}}}')
+    if chart is not None:
+        charts.append(_chart_json(*chart, series))
+    return f"[{','.join(charts)}]"
+
+
+def _chart_json(label: str, x_label: str, series: list[str]) -> str:
+    return f'{{"yLabel":{json.dumps(label)},"xLabel":{json.dumps(x_label)},"metrics":[{",".join(series)}]}}'
+
+
+def _as_points(points: str, count: int) -> str:
+    """The ``data`` text of ``count`` points from their flat text, without parsing a number: the flat
+    text holds only numbers and commas, so its items drop into the points' template in order."""
+    if count == 0:
+        return "[]"
+    return "[" + ",".join([_POINT] * count) % tuple(points[1:-1].split(",")) + "]"
+
+
+def _downsampled(points: str, share: int) -> str:
+    """The flat ``points`` cut to ``share`` points with LTTB, as the ``data`` text."""
+    flat = json.loads(points)
+    xs, ys = largest_triangle_three_buckets(flat[0::2], flat[1::2], share)
+    kept = [number for point in zip(xs, ys, strict=True) for number in point]
+    return "[" + ",".join([_POINT] * len(xs)) % tuple(kept) + "]"  # str() of a finite number is JSON
 
 
 @cache
@@ -82,15 +107,6 @@ def get_metrics(
     """One chart per (label, x_label), a series per trust (code, else name), points sorted by x, each
     series at most ``max_points`` long (downsampled, see the module); no rows gives ``[]``."""
     return _charts_adapter().validate_json(get_metrics_json(model_id, session, max_points))
-
-
-def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
-    """The points a chart can draw: FL servers send finite numbers (SPEC §5), but another writer of
-    the table might not, and JSON has no NaN or infinity."""
-    if all(map(math.isfinite, xs)) and all(map(math.isfinite, ys)):
-        return list(xs), list(ys)
-    kept = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(x) and math.isfinite(y)]
-    return [x for x, _ in kept], [y for _, y in kept]
 
 
 def largest_triangle_three_buckets(
