@@ -3,11 +3,13 @@
 The batch goes to PostgreSQL as one JSON parameter (``json_to_recordset``). The statement resolves
 each message's model and FL client slot (through ``fl_kit_slot.assigned_to_trust_id``, never a
 display name) and whether that trust belongs to the model, inserts the attributable rows with
-``ON CONFLICT (model_id, message_id) DO NOTHING``, and returns per message what it found, whether its
-row is new, and the digest of the row its key had already (to tell a redelivery from a reused
-``event_id``). What to do with a message that is *not* attributable (reject it, or keep a failed
-client's text as a model-level row) is decided by the caller, in Python (SPEC §5). The keys of one
-statement must be distinct: the caller sends one message per key.
+``ON CONFLICT (model_id, message_id) DO NOTHING``, and returns per message what it found and
+whether its row is new. What to do with a message that is *not* attributable (reject it, or keep a
+failed client's text as a model-level row) is decided by the caller, in Python (SPEC §5), as is
+reading the row a key had already (a redelivery or a reused ``event_id``), in the rare batch that
+has one: joined back here, that lookup sat on the happy path, and the plan PostgreSQL kept for the
+prepared statement from when the table was small scanned the whole table (4 ms a batch at 12,000
+rows, and growing). The keys of one statement must be distinct: the caller sends one message per key.
 
 One prepared statement is one round trip to the database per batch, where resolving slots, reading
 the model's trusts and inserting as separate unnamed statements took nine with pg8000.
@@ -39,11 +41,7 @@ class Attribution:
     model_found: bool
     client_resolved: bool  #: the FL client name is an assigned slot (False when there is no client)
     trust_in_model: bool  #: that slot's trust is associated with the model
-    inserted: bool  #: its row was written now
-    #: a row with its key existed when the statement began (an attributable message neither inserted
-    #: nor ``stored`` met a row that a concurrent batch committed while its insert waited)
-    stored: bool = False
-    stored_digest: str | None = None  #: that row's ``message_digest``
+    inserted: bool  #: its row was written now (False for an attributable message: its key had a row)
 
 
 @dataclass(frozen=True)
@@ -59,12 +57,9 @@ class BatchInsert:
         object.__setattr__(self, "sql", self._build())
 
     def _build(self) -> str:
-        """``seq, model_found, client_resolved, trust_in_model, inserted, stored, stored_digest`` for
-        every message.
+        """``seq, model_found, client_resolved, trust_in_model, inserted`` for every message.
 
-        The names and types come from the table; the data is the one parameter, ``:batch``. The
-        final ``SELECT`` sees the table as it was before the statement's insert (PostgreSQL's
-        snapshot of a data-modifying ``WITH``), so ``stored`` is the row an earlier message wrote.
+        The names and types come from the table; the data is the one parameter, ``:batch``.
         """
         table = self.table.name
         types = {name: self.table.c[name].type.compile(dialect=_POSTGRESQL) for name in self.data_columns}
@@ -89,12 +84,10 @@ class BatchInsert:
                 RETURNING model_id, message_id
             )
             SELECT batch.seq, batch.model_found, batch.trust IS NOT NULL, batch.trust_in_model,
-                   inserted.message_id IS NOT NULL, stored.message_id IS NOT NULL, stored.message_digest
+                   inserted.message_id IS NOT NULL
             FROM batch
             LEFT JOIN inserted
                  ON inserted.model_id = batch.model_id AND inserted.message_id = batch.message_id
-            LEFT JOIN {table} stored
-                 ON stored.model_id = batch.model_id AND stored.message_id = batch.message_id
         """  # noqa: S608 (names and types from the table definition; the data is the one bound parameter)
         return " ".join(sql.split())
 

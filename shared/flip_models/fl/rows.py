@@ -251,7 +251,7 @@ def _apply_distinct(
             attributions = kind.rows.run([kind.row_of(item) for item in items], session.connection())
         found = {item.message_id: attribution for item, attribution in zip(items, attributions, strict=True)}
     applied: dict[Identity, str | None] = {}
-    taken: list[Item[M]] = []  # keys that have a row the statement did not see: read it again
+    taken: list[Item[M]] = []  # keys that had a row: read its digest (a redelivery or a reused key)
     kept: list[tuple[Item[M], dict[str, Any]]] = []
     for item in items:
         attribution = found.get(item.message_id)
@@ -262,9 +262,6 @@ def _apply_distinct(
             if attribution.inserted:
                 outcomes[item.message_id] = Applied()
                 applied[item.identity] = item.digest
-            elif attribution.stored:
-                outcomes[item.message_id] = key_applied_before(item, attribution.stored_digest)
-                applied[item.identity] = attribution.stored_digest
             else:
                 taken.append(item)
             continue
