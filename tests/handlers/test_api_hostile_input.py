@@ -148,7 +148,11 @@ def test_a_deeply_nested_body_is_a_clear_4xx_not_a_500(depth: int, given: Given)
     )
 
     for response in (created, edited):
-        assert_error(response, 422, field="body")
+        body = assert_error(response, 422)
+        # Too deep to parse → the body itself is named; deep but parseable (Python 3.12 parses
+        # 1,000 levels, 3.13 does not) → the field that holds the nesting is named.
+        named = [body.get("field")] + [".".join(map(str, d["loc"])) for d in body.get("detail", [])]
+        assert "body" in named or "body.name" in named, body
 
 
 @pytest.mark.parametrize(
