@@ -147,6 +147,13 @@ def _target(value: Any) -> str:
     return str(target[0] if isinstance(target, list) else target.split(".")[0])
 
 
+def function_of(resources: dict[str, Any], target: str) -> str:
+    """The function a logical id names: itself, or the function of the alias (``AutoPublishAlias``)."""
+    if resources[target]["Type"] == "AWS::Lambda::Alias":
+        return _target(resources[target]["Properties"]["FunctionName"])
+    return target
+
+
 def sqs_consumers(template: dict[str, Any]) -> list[Consumer]:
     resources = template["Resources"]
     found = []
@@ -156,7 +163,7 @@ def sqs_consumers(template: dict[str, Any]) -> list[Consumer]:
         queue = _target(mapping["Properties"]["EventSourceArn"])
         if resources[queue]["Type"] != "AWS::SQS::Queue":
             continue
-        function = _target(mapping["Properties"]["FunctionName"])
+        function = function_of(resources, _target(mapping["Properties"]["FunctionName"]))
         redrive = resources[queue]["Properties"]["RedrivePolicy"]
         role = _target(resources[function]["Properties"]["Role"])
         found.append(Consumer(function, queue, _target(redrive["deadLetterTargetArn"]), role))

@@ -55,10 +55,12 @@ def test_sam_turns_the_schedule_into_an_eventbridge_rule_that_may_invoke_the_fun
 
     [rule] = rules
     assert rule["ScheduleExpression"] in ({"Ref": "StaleRunSweepRate"}, "rate(5 minutes)")
-    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
+    # The rule invokes the function's "live" alias (AutoPublishAlias), which the permission names too.
+    alias = FUNCTION + "Aliaslive"
+    assert resources[alias]["Properties"]["FunctionName"] == {"Ref": FUNCTION}
+    assert rule["Targets"][0]["Arn"] == {"Ref": alias}
     assert any(
-        p["Principal"] == "events.amazonaws.com" and p["FunctionName"] == {"Ref": FUNCTION}
-        for p in permissions
+        p["Principal"] == "events.amazonaws.com" and p["FunctionName"] == {"Ref": alias} for p in permissions
     )
 
 
