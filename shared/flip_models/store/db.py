@@ -1,7 +1,9 @@
 """Engine per container, session per invocation, driver errors translated at this boundary (SPEC §6).
 
 Credentials come from ``DATABASE_URL`` or from the RDS secret named by ``DB_SECRET_ARN`` (fetched
-once through Powertools parameters and cached). The engine holds at most one connection per
+through Powertools parameters and cached; each new connection takes the cached secret, so one dropped
+from the cache, e.g. after a SnapStart restore, is read again); ``DB_HOST`` replaces the secret's host
+(an RDS Proxy endpoint). The engine holds at most one connection per
 container, pre-pings it (a connection killed between two warm invocations is replaced
 transparently) and recycles it. With ``DB_SSL`` on, TLS is required through an explicit SSL context:
 pg8000 never falls back to plaintext when it is given one.
@@ -77,7 +79,7 @@ def _url_from_secret(settings: Settings) -> URL:
         "postgresql+pg8000",
         username=str(secret["username"]),
         password=str(secret["password"]),
-        host=str(secret["host"]),
+        host=settings.db_host or str(secret["host"]),
         port=int(secret.get("port") or 5432),
         database=str(secret.get("dbname") or "postgres"),
     )
@@ -152,9 +154,27 @@ def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
         json_deserializer=decode_json,
     )
     event.listen(engine, "handle_error", _network_errors_are_disconnects)
+    if not settings.database_url:
+        event.listen(engine, "do_connect", _log_in_with_the_current_secret(settings))
     setattr(engine.dialect, "do_ping", _ping_by_beginning)  # noqa: B010 (an instance attribute, on purpose)
     setattr(engine.dialect, "do_commit", _commit_in_one_round_trip)  # noqa: B010
     return engine
+
+
+def _log_in_with_the_current_secret(settings: Settings) -> Any:
+    """A ``do_connect`` listener: every new connection logs in with the secret as cached now (Powertools,
+    ``DB_SECRET_MAX_AGE_SECONDS``), not as it was when the engine was built. The engine outlives its
+    secret: after a SnapStart restore (``store/snapstart.py``) the cache is empty and the next
+    connection reads the secret again, while the engine keeps its initialised dialect and compiled
+    statements."""
+
+    def log_in(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        url = _url_from_secret(settings)
+        cparams.update(
+            user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
+        )
+
+    return log_in
 
 
 def decode_json(text: str) -> Any:
@@ -296,3 +316,14 @@ def session_scope(session_factory: sessionmaker[Session] | None = None) -> Itera
         raise translated from error
     finally:
         session.close()
+
+
+def _register_snapstart_hooks() -> None:
+    """In Lambda, the SnapStart hooks (store/snapstart.py) are registered when the handler imports this
+    module, i.e. during the init a snapshot is taken after; elsewhere this does nothing."""
+    from flip_models.store import snapstart
+
+    snapstart.register()
+
+
+_register_snapstart_hooks()

@@ -25,6 +25,8 @@ class Settings(BaseModel):
 
     database_url: str | None = None
     db_secret_arn: str | None = None
+    #: Host to connect to instead of the secret's (an RDS Proxy endpoint); the secret's credentials stay.
+    db_host: str | None = None
     db_ssl: bool = False
     db_ssl_root_cert: str | None = None
     db_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
@@ -50,7 +52,7 @@ class Settings(BaseModel):
             return value.strip().lower() in _TRUE
         return value
 
-    @field_validator("database_url", "db_secret_arn", "db_ssl_root_cert", "dead_letter_queue_url")
+    @field_validator("database_url", "db_secret_arn", "db_host", "db_ssl_root_cert", "dead_letter_queue_url")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
