@@ -3,8 +3,8 @@
 Events read: ``Api`` (routes), ``SQS`` (queue and batch size) and ``Schedule`` (the expression).
 
 Only the intrinsic functions the template uses are resolved (``Ref``, ``Sub``, ``GetAtt``, ``Join``,
-``Select``, and ``If`` on its conditions): enough to give each function its environment and each queue
-its name, and to read the policies the tests evaluate.
+``Split``, ``Select``, and ``If`` on its conditions): enough to give each function its environment and
+each queue its name, and to read the policies the tests evaluate.
 """
 
 from __future__ import annotations
@@ -210,6 +210,9 @@ def resolve(
     if key == "Fn::Join":
         separator, items = argument
         return separator.join(str(item) for item in resolve(items, parameters, resources, conditions))
+    if key == "Fn::Split":
+        separator, source = argument
+        return str(resolve(source, parameters, resources, conditions)).split(separator)
     if key == "Fn::Select":
         index, items = argument
         return resolve(items, parameters, resources, conditions)[int(resolve(index, parameters, resources))]
