@@ -132,8 +132,13 @@ def test_the_stack_is_created_then_updated_with_every_resource_the_template_make
     assert deployed.deployment.stack()["StackStatus"] == "UPDATE_COMPLETE"
     assert {r["ResourceStatus"] for r in resources.values()} <= {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 
-    def ids(names: Any) -> set[str]:  # the ids of a layer version and a deployment carry a hash
-        return {n for n in names if not n.startswith(("FlipApiDeployment", "SharedLayer"))}
+    def ids(names: Any) -> set[str]:  # the ids of a layer version, a deployment and a version carry a hash
+        return {
+            n
+            for n in names
+            if not n.startswith(("FlipApiDeployment", "SharedLayer"))
+            and not re.search(r"Version[0-9a-f]{10}$", n)
+        }
 
     assert ids(resources) == ids(expected)
     kinds = Counter(r["ResourceType"] for r in resources.values())
@@ -197,6 +202,16 @@ def test_every_function_is_active_with_its_configuration(deployed: Deployed) -> 
         if is_api:
             assert configuration["Timeout"] <= 28, name
             assert variables["CORS_ALLOW_ORIGIN"] == deployed.parameters["CorsAllowOrigin"]
+        # The connection budget: every function's concurrency is reserved (README, "Connection budget").
+        reserved = lambda_.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+        assert reserved == int(
+            sam.resolved(properties["ReservedConcurrentExecutions"], **deployed.parameters)
+        ), name
+        # What API Gateway, the queues and the schedule invoke: the "live" alias of a published version.
+        alias = lambda_.get_alias(FunctionName=name, Name="live")
+        assert alias["FunctionVersion"] != "$LATEST", name
+        published = lambda_.get_function_configuration(FunctionName=name, Qualifier=alias["FunctionVersion"])
+        assert published["Environment"]["Variables"] == variables, name
 
 
 def test_the_queues_and_their_consumers_are_wired_as_the_template_says(deployed: Deployed) -> None:
@@ -232,7 +247,7 @@ def test_the_queues_and_their_consumers_are_wired_as_the_template_says(deployed:
             == dlq.get("FifoQueue", "false")
             == str(bool(source.get("FifoQueue"))).lower()
         )
-        assert mapping["FunctionArn"].endswith(f":function:{function}")
+        assert mapping["FunctionArn"].endswith(f":function:{function}:live")  # the alias (AutoPublishAlias)
         assert deployed.mappings_created[queue["QueueArn"]] == "Enabled"
         assert mapping["BatchSize"] == int(
             deployed.parameters.get(event["BatchSize"]["Ref"], sam.parameters()[event["BatchSize"]["Ref"]])
