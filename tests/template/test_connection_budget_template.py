@@ -105,6 +105,14 @@ def test_the_readme_budget_adds_up_to_the_template_defaults() -> None:
     assert worst_case <= int(available.group(1))
 
 
+def test_the_default_stage_throttling_stays_under_the_default_reservation() -> None:
+    """Callers should meet API Gateway's 429 before Lambda's refusal (a 500): per method, the rate times
+    a p99 of 0.1 s plus the burst fits in a function's reserved containers (README, "Sizing it")."""
+    defaults = {name: int(spec["Default"]) for name, spec in PARAMETERS.items() if spec["Type"] == "Number"}
+    in_flight = defaults["ApiThrottlingRateLimit"] * 0.1 + defaults["ApiThrottlingBurstLimit"]
+    assert in_flight <= defaults["ApiReservedConcurrency"]
+
+
 def test_the_stage_throttles_each_method_and_answers_429_in_the_apis_error_shape() -> None:
     api = sam.transformed()["Resources"]
     [stage] = [r["Properties"] for r in api.values() if r["Type"] == "AWS::ApiGateway::Stage"]
