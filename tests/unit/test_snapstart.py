@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import Engine, event, make_url, text
 
+from flip_models.errors import DatabaseUnavailableError
 from flip_models.store import db, snapstart
 from tests.template.test_template import ROOT
 
@@ -157,6 +158,34 @@ def test_after_restore_reads_the_secret_again(container: pytest.MonkeyPatch, dat
 
     with db.session_scope() as session:
         assert session.scalar(text("SELECT current_database()")) == "postgres"
+
+
+@mock_aws
+def test_with_secrets_manager_out_of_reach_a_new_connection_keeps_the_credentials_it_had(
+    container: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """Reading the secret at each new connection must not make a warm container depend on Secrets
+    Manager more than before: out of reach, the last credentials serve (a rejected one still resets)."""
+    url = make_url(database_url)
+    secret = {
+        "host": url.host,
+        "port": url.port,
+        "username": url.username,
+        "password": "x",
+        "dbname": url.database,
+    }
+    arn = boto3.client("secretsmanager").create_secret(Name="flip/db", SecretString=json.dumps(secret))["ARN"]
+    container.delenv("DATABASE_URL")
+    container.setenv("DB_SECRET_ARN", arn)
+    first = invoke()
+
+    def unreachable(_settings: object) -> object:
+        raise DatabaseUnavailableError("Secrets Manager unreachable")
+
+    container.setattr(db, "_url_from_secret", unreachable)
+    snapstart.after_restore()
+
+    assert invoke() != first  # a new connection, logged in with the credentials it had
 
 
 def test_db_host_replaces_the_secrets_host_and_keeps_its_credentials(container: pytest.MonkeyPatch) -> None:

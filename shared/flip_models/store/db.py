@@ -169,7 +169,10 @@ def _log_in_with_the_current_secret(settings: Settings) -> Any:
     statements."""
 
     def log_in(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-        url = _url_from_secret(settings)
+        try:
+            url = _url_from_secret(settings)
+        except DatabaseUnavailableError:
+            return  # Secrets Manager out of reach: the credentials the engine last used, as before
         cparams.update(
             user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
         )
