@@ -4,16 +4,26 @@ The floor is a fresh interpreter importing only the dependency stack every handl
 SQLAlchemy, pg8000, pydantic, Powertools' event handler and batch utilities). Both are timed as
 whole processes, from the interpreter's start to the first event served (Lambda freezes the
 container then: the interpreter's shutdown is not timed, for either), against the same warm database.
+
+Both import what a deployment ships (:func:`shipped`): ``flip_models`` compiled as the layer's build
+compiles it (``shared/Makefile``), the function's own folder as ``sam build`` copies it (source
+only), and the dependencies compiled (as the layer ships them), not whatever the working tree's
+``__pycache__`` folders happen to hold.
 """
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
+import py_compile
+import shutil
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+import sysconfig
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +43,35 @@ _PROBE_TAIL = (
     # without the interpreter's shutdown (module teardown, garbage collection), floor and handler alike.
     "import os; os._exit(0)\n"
 )
+
+
+#: The layer's package and the functions' folders, as in the repository.
+SHARED = Path(__file__).resolve().parents[1] / "shared"
+
+
+def shipped(root: Path, code_uris: Iterable[Path]) -> tuple[Path, dict[Path, Path]]:
+    """What a deployment ships, under ``root``: the layer's ``python/`` folder holding ``flip_models``
+    compiled as ``shared/Makefile`` compiles it (``unchecked-hash`` bytecode), and a source-only copy
+    of each function folder (``sam build`` compiles nothing of a function's own code).
+
+    The dependencies stay where they are installed; they are compiled in place (what pip does when it
+    installs, and what the layer ships) so that neither the floor nor a function compiles one of them.
+    Returns the layer's ``python/`` folder and each function folder's copy.
+    """
+    for folder in {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}:
+        compileall.compile_dir(folder, quiet=2, workers=0)  # a file that does not compile stays as it is
+    layer = root / "layer" / "python"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(SHARED / "flip_models", layer / "flip_models", ignore=ignore)
+    if not compileall.compile_dir(
+        layer, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    ):
+        raise RuntimeError("flip_models does not compile")
+    copies = {}
+    for code_uri in code_uris:
+        copies[code_uri] = root / "functions" / code_uri.name
+        shutil.copytree(code_uri, copies[code_uri], ignore=ignore)
+    return layer, copies
 
 
 @dataclass(frozen=True)
@@ -74,12 +113,13 @@ def measure_floor(repeat: int, env: dict[str, str]) -> ColdStart:
     )
 
 
-def function_probe(code_uri: Path, handler: str, event: Mapping[str, Any]) -> str:
-    """The code of a fresh interpreter importing ``handler`` from ``code_uri`` and serving ``event``."""
+def function_probe(code_uri: Path, handler: str, event: Mapping[str, Any], layer: Path | None = None) -> str:
+    """The code of a fresh interpreter importing ``handler`` from ``code_uri`` and serving ``event``;
+    ``flip_models`` from ``layer`` when given (Lambda's path: the function's folder, then the layer's)."""
     module, _, attribute = handler.rpartition(".")
     return (
         "import json, sys, time\nstarted = time.perf_counter()\n"
-        f"sys.path.insert(0, {str(code_uri)!r})\n"
+        f"sys.path[:0] = {[str(code_uri), *([str(layer)] if layer else [])]!r}\n"
         f"handler = getattr(__import__({module!r}), {attribute!r})\n"
         "class Context:\n"
         "    function_name = 'bench'; memory_limit_in_mb = 512; aws_request_id = 'bench'\n"
@@ -107,19 +147,23 @@ def measure_interleaved(
     repeat: int,
     env: dict[str, str],
 ) -> tuple[ColdStart, list[ColdStart]]:
-    """The floor and every function, ``repeat`` rounds, interleaved so drift hits them alike.
+    """The floor and every function, ``repeat`` rounds, interleaved so drift hits them alike; the
+    functions as :func:`shipped` builds them.
 
     ``probes[name] = (code_uri, handler, event_of_round)``; each round may need a fresh event.
     """
     floor_runs: list[dict[str, Any]] = []
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in probes}
-    for round_ in range(repeat):
-        floor_runs.append(_run(FLOOR_CODE, Path.cwd(), env))
-        for name, (code_uri, handler, event_of) in probes.items():
-            run = _run(function_probe(code_uri, handler, event_of(round_)), code_uri, env)
-            if not run["ok"]:
-                raise RuntimeError(f"{name}: the first event was not served successfully")
-            runs[name].append(run)
+    with tempfile.TemporaryDirectory(prefix="flip-cold-") as root:
+        layer, copies = shipped(Path(root), {code_uri for code_uri, _, _ in probes.values()})
+        for round_ in range(repeat):
+            floor_runs.append(_run(FLOOR_CODE, Path.cwd(), env))
+            for name, (code_uri, handler, event_of) in probes.items():
+                code_dir = copies[code_uri]
+                run = _run(function_probe(code_dir, handler, event_of(round_), layer), code_dir, env)
+                if not run["ok"]:
+                    raise RuntimeError(f"{name}: the first event was not served successfully")
+                runs[name].append(run)
     floor = ColdStart(
         "floor: dependency imports",
         statistics.median(r["wall"] for r in floor_runs),
