@@ -1,9 +1,9 @@
 """Cold start: a fresh interpreter importing a handler and serving its first event.
 
-The floor is a fresh interpreter importing only the dependency stack every handler needs (boto3,
-SQLAlchemy, pg8000, pydantic, Powertools' event handler and batch utilities). Both are timed as
-whole processes, from the interpreter's start to the first event served (Lambda freezes the
-container then: the interpreter's shutdown is not timed, for either), against the same warm database.
+The floor is a fresh interpreter importing only the dependency stack the handler needs in production
+(:data:`FLOORS`, by kind of function). Both are timed as whole processes, from the interpreter's
+start to the first event served (Lambda freezes the container then: the interpreter's shutdown is
+not timed, for either), against the same warm database.
 
 Both import what a deployment ships (:func:`shipped`): ``flip_models`` compiled as the layer's build
 compiles it (``shared/Makefile``), the function's own folder as ``sam build`` copies it (source
@@ -28,10 +28,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FLOOR_IMPORTS = (
-    "import boto3, sqlalchemy, pg8000, pydantic\n"
-    "import aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch\n"
-)
+_POWERTOOLS = "aws_lambda_powertools.logging, aws_lambda_powertools.metrics, aws_lambda_powertools.tracing"
+_STORE = "pg8000, pydantic, sqlalchemy.orm, sqlalchemy.dialects.postgresql.pg8000"
+
+#: The dependency stack of a function in production, by kind: boto3 (the RDS secret is read through
+#: Powertools parameters, i.e. a boto3 client, on the first event), SQLAlchemy's ORM and its pg8000
+#: dialect, pg8000, pydantic, Powertools' Logger, Metrics and Tracer, and the REST event handler (API)
+#: or the batch utilities (SQS consumers). ``*_no_secret`` are the same without boto3: what a probe
+#: given ``DATABASE_URL`` (no secret to read) imports, shown for that reason. ``before`` is the floor
+#: of issues 6–16 (boto3, bare SQLAlchemy without its ORM or dialect, both Powertools doors), kept
+#: for comparison.
+FLOORS = {
+    "api": f"import boto3, {_STORE}\nimport aws_lambda_powertools.event_handler, {_POWERTOOLS}\n",
+    "fl": f"import boto3, {_STORE}\nimport aws_lambda_powertools.utilities.batch, {_POWERTOOLS}\n",
+    "api_no_secret": f"import {_STORE}\nimport aws_lambda_powertools.event_handler, {_POWERTOOLS}\n",
+    "fl_no_secret": f"import {_STORE}\nimport aws_lambda_powertools.utilities.batch, {_POWERTOOLS}\n",
+    "before": (
+        "import boto3, sqlalchemy, pg8000, pydantic\n"
+        "import aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch\n"
+    ),
+}
+
 
 #: Peak RSS from ``VmHWM`` (the process's own high-water mark; ``ru_maxrss`` would inherit the
 #: parent's across fork and exec).
@@ -99,18 +116,9 @@ def _run(code: str, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
     return {**measured, "wall": elapsed}
 
 
-FLOOR_CODE = (
-    "import json, time\nstarted = time.perf_counter()\n" + FLOOR_IMPORTS + "ok = True\n" + _PROBE_TAIL
-)
-
-
-def measure_floor(repeat: int, env: dict[str, str]) -> ColdStart:
-    runs = [_run(FLOOR_CODE, Path.cwd(), env) for _ in range(repeat)]
-    return ColdStart(
-        "floor: dependency imports",
-        statistics.median(r["wall"] for r in runs),
-        max(r["peak_rss_mb"] for r in runs),
-    )
+def floor_code(imports: str) -> str:
+    """The code of a fresh interpreter importing ``imports`` (one of :data:`FLOORS`) and nothing else."""
+    return "import json, time\nstarted = time.perf_counter()\n" + imports + "ok = True\n" + _PROBE_TAIL
 
 
 def function_probe(code_uri: Path, handler: str, event: Mapping[str, Any], layer: Path | None = None) -> str:
@@ -132,48 +140,35 @@ def function_probe(code_uri: Path, handler: str, event: Mapping[str, Any], layer
     )
 
 
-def measure_function(
-    name: str, code_uri: Path, handler: str, event: dict[str, Any], repeat: int, env: dict[str, str]
-) -> ColdStart:
-    code = function_probe(code_uri, handler, event)
-    runs = [_run(code, code_uri, env) for _ in range(repeat)]
-    if not all(run["ok"] for run in runs):
-        raise RuntimeError(f"{name}: the first event was not served successfully")
-    return ColdStart(name, statistics.median(r["wall"] for r in runs), max(r["peak_rss_mb"] for r in runs))
-
-
 def measure_interleaved(
     probes: Mapping[str, tuple[Path, str, Callable[[int], Mapping[str, Any]]]],
     repeat: int,
     env: dict[str, str],
-) -> tuple[ColdStart, list[ColdStart]]:
-    """The floor and every function, ``repeat`` rounds, interleaved so drift hits them alike; the
-    functions as :func:`shipped` builds them.
+) -> tuple[dict[str, ColdStart], list[ColdStart]]:
+    """Every floor of :data:`FLOORS` and every function, ``repeat`` rounds, interleaved so drift hits
+    them alike; the functions as :func:`shipped` builds them.
 
     ``probes[name] = (code_uri, handler, event_of_round)``; each round may need a fresh event.
     """
-    floor_runs: list[dict[str, Any]] = []
+    floor_runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in FLOORS}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in probes}
     with tempfile.TemporaryDirectory(prefix="flip-cold-") as root:
         layer, copies = shipped(Path(root), {code_uri for code_uri, _, _ in probes.values()})
         for round_ in range(repeat):
-            floor_runs.append(_run(FLOOR_CODE, Path.cwd(), env))
+            for kind, imports in FLOORS.items():
+                floor_runs[kind].append(_run(floor_code(imports), Path.cwd(), env))
             for name, (code_uri, handler, event_of) in probes.items():
                 code_dir = copies[code_uri]
                 run = _run(function_probe(code_dir, handler, event_of(round_), layer), code_dir, env)
                 if not run["ok"]:
                     raise RuntimeError(f"{name}: the first event was not served successfully")
                 runs[name].append(run)
-    floor = ColdStart(
-        "floor: dependency imports",
-        statistics.median(r["wall"] for r in floor_runs),
-        max(r["peak_rss_mb"] for r in floor_runs),
-    )
-    measured = [
-        ColdStart(name, statistics.median(r["wall"] for r in found), max(r["peak_rss_mb"] for r in found))
-        for name, found in runs.items()
-    ]
-    return floor, measured
+    floors = {kind: _median(f"floor: {kind}", found) for kind, found in floor_runs.items()}
+    return floors, [_median(name, found) for name, found in runs.items()]
+
+
+def _median(name: str, runs: list[dict[str, Any]]) -> ColdStart:
+    return ColdStart(name, statistics.median(r["wall"] for r in runs), max(r["peak_rss_mb"] for r in runs))
 
 
 def probe_environment(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
