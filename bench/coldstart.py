@@ -1,9 +1,13 @@
 """Cold start: a fresh interpreter importing a handler and serving its first event.
 
-The floor is a fresh interpreter importing only the dependency stack the handler needs in production
-(:data:`FLOORS`, by kind of function). Both are timed as whole processes, from the interpreter's
-start to the first event served (Lambda freezes the container then: the interpreter's shutdown is
-not timed, for either), against the same warm database.
+A function's floor is a fresh interpreter importing only the dependency stack that function needs:
+every module outside ``flip_models`` and the handler's own that a probe of the function had loaded
+once its first event was served (:func:`dependency_modules`: SQLAlchemy's ORM and dialect, pg8000,
+the parts of pydantic and Powertools it uses, the standard library modules), plus boto3, which the
+function imports in production to read the RDS secret (Powertools parameters) and not here, where it
+is given ``DATABASE_URL``. The same floor without boto3 is measured beside it. Both are timed as
+whole processes, from the interpreter's start to the first event served (Lambda freezes the
+container then: the interpreter's shutdown is not timed, for either), against the same warm database.
 
 Both import what a deployment ships (:func:`shipped`): ``flip_models`` compiled as the layer's build
 compiles it (``shared/Makefile``), the function's own folder as ``sam build`` copies it (source
@@ -28,26 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_POWERTOOLS = "aws_lambda_powertools.logging, aws_lambda_powertools.metrics, aws_lambda_powertools.tracing"
-_STORE = "pg8000, pydantic, sqlalchemy.orm, sqlalchemy.dialects.postgresql.pg8000"
-
-#: The dependency stack of a function in production, by kind: boto3 (the RDS secret is read through
-#: Powertools parameters, i.e. a boto3 client, on the first event), SQLAlchemy's ORM and its pg8000
-#: dialect, pg8000, pydantic, Powertools' Logger, Metrics and Tracer, and the REST event handler (API)
-#: or the batch utilities (SQS consumers). ``*_no_secret`` are the same without boto3: what a probe
-#: given ``DATABASE_URL`` (no secret to read) imports, shown for that reason. ``before`` is the floor
-#: of issues 6–16 (boto3, bare SQLAlchemy without its ORM or dialect, both Powertools doors), kept
-#: for comparison.
-FLOORS = {
-    "api": f"import boto3, {_STORE}\nimport aws_lambda_powertools.event_handler, {_POWERTOOLS}\n",
-    "fl": f"import boto3, {_STORE}\nimport aws_lambda_powertools.utilities.batch, {_POWERTOOLS}\n",
-    "api_no_secret": f"import {_STORE}\nimport aws_lambda_powertools.event_handler, {_POWERTOOLS}\n",
-    "fl_no_secret": f"import {_STORE}\nimport aws_lambda_powertools.utilities.batch, {_POWERTOOLS}\n",
-    "before": (
-        "import boto3, sqlalchemy, pg8000, pydantic\n"
-        "import aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch\n"
-    ),
-}
+#: The floor of issues 6–16, one for every function (boto3, bare SQLAlchemy without its ORM or
+#: dialect, pydantic's lazy package alone, both Powertools doors), kept for comparison.
+FLOOR_BEFORE = (
+    "import boto3, sqlalchemy, pg8000, pydantic\n"
+    "import aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch\n"
+)
+#: What a function needs in production and does not import here: boto3 for the RDS secret.
+BOTO3_IMPORT = "import boto3\n"
 
 
 #: Peak RSS from ``VmHWM`` (the process's own high-water mark; ``ru_maxrss`` would inherit the
@@ -59,6 +51,11 @@ _PROBE_TAIL = (
     # Lambda freezes a container after its first event, it never tears the interpreter down: leave
     # without the interpreter's shutdown (module teardown, garbage collection), floor and handler alike.
     "import os; os._exit(0)\n"
+)
+#: The modules loaded (those with a file: what importing costs), as a JSON list.
+_MODULES_TAIL = (
+    "print(json.dumps(sorted(n for n, m in list(sys.modules.items()) if getattr(m, '__file__', None))),"
+    " flush=True)\nimport os; os._exit(0)\n"
 )
 
 
@@ -116,12 +113,20 @@ def _run(code: str, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
     return {**measured, "wall": elapsed}
 
 
-def floor_code(imports: str) -> str:
-    """The code of a fresh interpreter importing ``imports`` (one of :data:`FLOORS`) and nothing else."""
-    return "import json, time\nstarted = time.perf_counter()\n" + imports + "ok = True\n" + _PROBE_TAIL
+def floor_code(imports: str, modules: Iterable[str] = ()) -> str:
+    """The code of a fresh interpreter running ``imports``, then importing ``modules``, and nothing else."""
+    return (
+        "import importlib, json, time\nstarted = time.perf_counter()\n"
+        + imports
+        + f"for name in {sorted(modules)!r}:\n    importlib.import_module(name)\n"
+        + "ok = True\n"
+        + _PROBE_TAIL
+    )
 
 
-def function_probe(code_uri: Path, handler: str, event: Mapping[str, Any], layer: Path | None = None) -> str:
+def function_probe(
+    code_uri: Path, handler: str, event: Mapping[str, Any], layer: Path | None = None, tail: str = _PROBE_TAIL
+) -> str:
     """The code of a fresh interpreter importing ``handler`` from ``code_uri`` and serving ``event``;
     ``flip_models`` from ``layer`` when given (Lambda's path: the function's folder, then the layer's)."""
     module, _, attribute = handler.rpartition(".")
@@ -136,35 +141,84 @@ def function_probe(code_uri: Path, handler: str, event: Mapping[str, Any], layer
         f"response = handler(json.loads({json.dumps(json.dumps(event))}), Context())\n"
         "status = response.get('statusCode', 200) if isinstance(response, dict) else 200\n"
         "ok = status < 500 and not (isinstance(response, dict) and response.get('batchItemFailures'))\n"
-        + _PROBE_TAIL
+        + tail
     )
+
+
+def dependency_modules(
+    code_dir: Path, handler: str, event: Mapping[str, Any], layer: Path, env: dict[str, str]
+) -> list[str]:
+    """The modules a function loads from its start to its first event served, outside ``flip_models``
+    and its own folder: the dependency stack it needs (its floor imports them)."""
+    own = {"flip_models", handler.rpartition(".")[0].split(".")[0], "__main__"}
+    result = subprocess.run(
+        [sys.executable, "-c", function_probe(code_dir, handler, event, layer, _MODULES_TAIL)],
+        capture_output=True,
+        text=True,
+        cwd=code_dir,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cold-start probe failed:\n{result.stderr[-2000:]}")
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return [name for name in loaded if name.split(".")[0] not in own]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A function's cold start and its floors, measured in the same rounds."""
+
+    function: ColdStart
+    floor: ColdStart  # its dependency stack, with boto3 (the secret, in production)
+    floor_without_secret: ColdStart  # the same without boto3
 
 
 def measure_interleaved(
     probes: Mapping[str, tuple[Path, str, Callable[[int], Mapping[str, Any]]]],
     repeat: int,
     env: dict[str, str],
-) -> tuple[dict[str, ColdStart], list[ColdStart]]:
-    """Every floor of :data:`FLOORS` and every function, ``repeat`` rounds, interleaved so drift hits
-    them alike; the functions as :func:`shipped` builds them.
+) -> tuple[ColdStart, dict[str, Measured]]:
+    """Every function and its two floors, and issue 6's floor, ``repeat`` rounds, interleaved so
+    drift hits them alike; the functions as :func:`shipped` builds them. A first round, not timed,
+    finds each function's dependency modules (and warms the file cache).
 
-    ``probes[name] = (code_uri, handler, event_of_round)``; each round may need a fresh event.
+    ``probes[name] = (code_uri, handler, event_of_round)``; each round may need a fresh event
+    (round ``-1`` is the untimed one).
     """
-    floor_runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in FLOORS}
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in probes}
+    before: list[dict[str, Any]] = []
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        name: {"function": [], "floor": [], "floor_without_secret": []} for name in probes
+    }
     with tempfile.TemporaryDirectory(prefix="flip-cold-") as root:
         layer, copies = shipped(Path(root), {code_uri for code_uri, _, _ in probes.values()})
+        floors = {}
+        for name, (code_uri, handler, event_of) in probes.items():
+            modules = dependency_modules(copies[code_uri], handler, event_of(-1), layer, env)
+            floors[name] = {
+                "floor": floor_code(BOTO3_IMPORT, modules),
+                "floor_without_secret": floor_code("", modules),
+            }
         for round_ in range(repeat):
-            for kind, imports in FLOORS.items():
-                floor_runs[kind].append(_run(floor_code(imports), Path.cwd(), env))
+            before.append(_run(floor_code(FLOOR_BEFORE), Path.cwd(), env))
             for name, (code_uri, handler, event_of) in probes.items():
                 code_dir = copies[code_uri]
                 run = _run(function_probe(code_dir, handler, event_of(round_), layer), code_dir, env)
                 if not run["ok"]:
                     raise RuntimeError(f"{name}: the first event was not served successfully")
-                runs[name].append(run)
-    floors = {kind: _median(f"floor: {kind}", found) for kind, found in floor_runs.items()}
-    return floors, [_median(name, found) for name, found in runs.items()]
+                runs[name]["function"].append(run)
+                for floor, code in floors[name].items():
+                    runs[name][floor].append(_run(code, Path.cwd(), env))
+    measured = {
+        name: Measured(
+            _median(name, found["function"]),
+            _median(f"{name} floor", found["floor"]),
+            _median(f"{name} floor without secret", found["floor_without_secret"]),
+        )
+        for name, found in runs.items()
+    }
+    return _median("issue 6's floor", before), measured
 
 
 def _median(name: str, runs: list[dict[str, Any]]) -> ColdStart:
