@@ -29,8 +29,9 @@ from bench.timing import goal
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
-#: Cold-start goals.
-COLD_RATIO_GOAL = 1.25
+#: Cold-start goals: ratio to the floor of the function's kind (issue 17: an API function costs no
+#: more on its first event than importing its dependency stack; the SQS consumers keep issue 6's).
+COLD_RATIO_GOAL = {"api": 1.0, "fl": 1.25}
 COLD_RSS_GOAL_MB = 120.0
 #: Functions that serve people or FL servers; the others' cold starts are reported only, for a reason.
 INFORMATIONAL = {"migrate": "runs once per deploy", "fail_stale_runs": "runs on a schedule, for no caller"}
@@ -166,30 +167,38 @@ def _cold_probes(
 
 
 def cold_start(plan: Plan, url: str, model: dataset.BenchModel) -> dict[str, Any]:
-    floor, measured = coldstart.measure_interleaved(
+    before, measured = coldstart.measure_interleaved(
         _cold_probes(plan, model), plan.cold_repeat, coldstart.probe_environment(url)
     )
+    specs = lambdas.functions()
     functions: dict[str, Any] = {}
-    for found in measured:
-        ratio = found.seconds / floor.seconds
-        serving = found.name in SERVING
-        functions[found.name] = {
-            "seconds": round(found.seconds, 3),
-            "peak_rss_mb": round(found.peak_rss_mb, 1),
+    for name, found in measured.items():
+        kind = "api" if specs[name].api_routes else "fl"
+        seconds = found.function.seconds
+        ratio = seconds / found.floor.seconds
+        serving = name in SERVING
+        functions[name] = {
+            "seconds": round(seconds, 3),
+            "peak_rss_mb": round(found.function.peak_rss_mb, 1),
+            "kind": kind,
+            "floor_seconds": round(found.floor.seconds, 3),
+            "floor_without_secret_seconds": round(found.floor_without_secret.seconds, 3),
             "ratio": round(ratio, 2),
+            "ratio_to_floor_without_secret": round(seconds / found.floor_without_secret.seconds, 2),
+            "ratio_to_floor_before": round(seconds / before.seconds, 2),
             **goal(
-                f"ratio ≤ {COLD_RATIO_GOAL:g} and peak RSS ≤ {COLD_RSS_GOAL_MB:g} MB"
-                + ("" if serving else f" (informational: {INFORMATIONAL.get(found.name, 'not serving')})"),
-                ratio <= COLD_RATIO_GOAL and found.peak_rss_mb <= COLD_RSS_GOAL_MB,
+                f"ratio ≤ {COLD_RATIO_GOAL[kind]:g} and peak RSS ≤ {COLD_RSS_GOAL_MB:g} MB"
+                + ("" if serving else f" (informational: {INFORMATIONAL.get(name, 'not serving')})"),
+                ratio <= COLD_RATIO_GOAL[kind] and found.function.peak_rss_mb <= COLD_RSS_GOAL_MB,
             ),
             "serving": serving,
         }
     serving_met = all(f["met"] for f in functions.values() if f["serving"])
     return {
-        "floor": {"seconds": round(floor.seconds, 3), "peak_rss_mb": round(floor.peak_rss_mb, 1)},
+        "floor_before": {"seconds": round(before.seconds, 3), "peak_rss_mb": round(before.peak_rss_mb, 1)},
         "repeat": plan.cold_repeat,
         "functions": functions,
-        **goal("every serving function within the ratio and RSS goals", serving_met),
+        **goal("every serving function within the ratio and RSS goals of its kind", serving_met),
     }
 
 
@@ -258,14 +267,17 @@ def render(results: Mapping[str, Any]) -> str:
     ]
     cold = results["cold_start"]
     lines.append(
-        f"Cold start (median of {cold['repeat']}; floor {cold['floor']['seconds']:.3f} s, "
-        f"{cold['floor']['peak_rss_mb']:.0f} MB) — {_mark(cold['met'])}"
+        f"Cold start (median of {cold['repeat']}; each function against its own floor, its dependency "
+        f"modules + boto3; issue 6's floor {cold['floor_before']['seconds']:.3f} s) — {_mark(cold['met'])}"
     )
-    lines.append(f"  {'function':<24}{'seconds':>9}{'ratio':>8}{'RSS MB':>9}  goal")
+    lines.append(
+        f"  {'function':<24}{'seconds':>9}{'floor':>8}{'ratio':>7}{'no boto3':>10}{'issue 6':>9}{'RSS MB':>8}  goal"
+    )
     for name, f in cold["functions"].items():
         lines.append(
-            f"  {name:<24}{f['seconds']:>9.3f}{f['ratio']:>8.2f}{f['peak_rss_mb']:>9.1f}  "
-            f"{_mark(f['met'])}{'' if f['serving'] else ' (info)'}"
+            f"  {name:<24}{f['seconds']:>9.3f}{f['floor_seconds']:>8.3f}{f['ratio']:>7.2f}"
+            f"{f['ratio_to_floor_without_secret']:>10.2f}{f['ratio_to_floor_before']:>9.2f}"
+            f"{f['peak_rss_mb']:>8.1f}  {_mark(f['met'])}{'' if f['serving'] else ' (info)'}"
         )
     lines += [
         "",

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.api.resolver import api_responses, current_caller, make_resolver
 from flip_models.core.access import Permission, authorize_project
-from flip_models.core.commands import create_model as create
+from flip_models.core.creation import create_model as create
 from flip_models.core.schemas import CreatedId, CreateModelRequest
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope

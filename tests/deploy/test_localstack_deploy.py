@@ -69,6 +69,13 @@ def _nothing_left(deployment: LocalDeployment) -> list[str]:
     return left
 
 
+def _unchecked_bytecode(source: Path) -> bool:
+    """``source`` has CPython 3.12 bytecode beside it that the runtime uses without reading the source
+    (PEP 552 flags: hash-based, source not checked), as ``shared/Makefile`` compiles the layer."""
+    compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+    return compiled.is_file() and int.from_bytes(compiled.read_bytes()[4:8], "little") == 0b01
+
+
 @pytest.fixture(scope="module")
 def deployed(localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     deployment = LocalDeployment(
@@ -168,7 +175,9 @@ def test_the_built_layer_holds_the_locked_dependencies_and_the_ca_bundle_the_fun
     assert built_bundle.read_bytes() == (ROOT / "shared" / "certs" / built_bundle.name).read_bytes()
     assert installed == pinned
     assert (layer / "python" / "flip_models" / "__init__.py").is_file()
-    assert not list(layer.rglob("__pycache__"))
+    sources = list((layer / "python").rglob("*.py"))
+    assert sources
+    assert all(_unchecked_bytecode(source) for source in sources), "a module of the layer ships no bytecode"
     assert compiled
     assert all("aarch64" in name for name in compiled), compiled
     for name in function_names(deployed).values():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 
-from flip_models.store import migrate
+from flip_models.store import migrate, tables
 from flip_models.store.tables import Base
 from tests.conftest import ADMIN_URL
 
@@ -81,3 +83,19 @@ def test_timestamps_are_timestamptz_with_server_defaults(scratch_engine: Engine)
         ).all()
     assert rows
     assert {data_type for _, _, data_type in rows} == {"timestamp with time zone"}
+
+
+def test_a_table_is_declared_on_first_use_with_the_tables_its_foreign_keys_name() -> None:
+    """A fresh interpreter: naming ``Model`` declares ``model`` and ``projects`` (its foreign key),
+    and no other table; ``Base`` then declares all of them (what the migrations compare)."""
+    probe = (
+        "from flip_models.store.tables.base import Base as Declared\n"
+        "from flip_models.store.tables import Model\n"
+        "first = sorted(Declared.metadata.tables)\n"
+        "from flip_models.store.tables import MODULES, Base\n"
+        "print(first, len(Base.metadata.tables), len(MODULES), Base is Declared)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert run.stdout.split() == ["['model',", "'projects']", "18", "18", "True"]
+    assert set(Base.metadata.tables) == {getattr(tables, name).__tablename__ for name in tables.MODULES}

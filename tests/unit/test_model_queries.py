@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flip_models.core.access import Caller, Permission, authorize_project
-from flip_models.core.commands import create_model
+from flip_models.core.creation import create_model
 from flip_models.core.listing import PAGE_SIZE_MAX, ModelFilter, parse_status_filter
 from flip_models.core.logs import decode_log_cursor, encode_log_cursor, get_logs_page
 from flip_models.core.schemas import CreateModelRequest

@@ -1,4 +1,5 @@
-"""What people do to models (SPEC §3, §4): create, edit, delete one, delete a project's models.
+"""What people do to existing models (SPEC §3, §4): edit, delete one, delete a project's models
+(creating one is :mod:`flip_models.core.creation`, which needs none of the run tables these lock).
 
 Each takes the caller's Session and flushes; the caller's ``session_scope`` commits. Checks that
 depend on the model's state are made under its row lock (:func:`transitions.lock_model`), which the
@@ -15,52 +16,12 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from flip_models.core.access import ProjectFacts
-from flip_models.core.schemas import CreateModelRequest, ModelDetails
+from flip_models.core.schemas import ModelDetails
 from flip_models.core.status import ACTIVE_STATUSES
 from flip_models.core.transitions import dequeue, lock_model, transition
-from flip_models.enums import ModelAuditAction, ModelStatus, ProjectStatus, TrustIntersectStatus
+from flip_models.enums import ModelAuditAction, ModelStatus
 from flip_models.errors import ConflictError, InvalidError, NotFoundError
-from flip_models.store.tables import Model, ModelsAudit, ModelTrustIntersect, ProjectTrustIntersect
-
-
-def create_model(
-    request: CreateModelRequest, project: ProjectFacts, owner_id: uuid.UUID, session: Session
-) -> uuid.UUID:
-    """A new ``PENDING`` model with one ``PENDING`` trust row per approved trust of its project.
-
-    The project must be ``APPROVED`` and have at least one approved trust (else InvalidError on
-    ``projectId``). Like FLIP, creating a model writes no audit row.
-    """
-    if project.status != ProjectStatus.APPROVED:
-        raise InvalidError(
-            f"project {project.project_id} is {project.status}, not APPROVED: models cannot be added yet",
-            field="projectId",
-        )
-    trust_ids = session.scalars(
-        select(ProjectTrustIntersect.trust_id)
-        .where(ProjectTrustIntersect.project_id == project.project_id, ProjectTrustIntersect.approved)
-        .distinct()
-        .order_by(ProjectTrustIntersect.trust_id)
-    ).all()
-    if not trust_ids:
-        raise InvalidError(f"project {project.project_id} has no approved trust", field="projectId")
-    model = Model(
-        id=uuid.uuid4(),
-        name=request.name,
-        description=request.description,
-        status=ModelStatus.PENDING,
-        project_id=project.project_id,
-        owner_id=owner_id,
-    )
-    session.add(model)
-    session.flush()
-    session.add_all(
-        ModelTrustIntersect(model_id=model.id, trust_id=trust_id, status=TrustIntersectStatus.PENDING)
-        for trust_id in trust_ids
-    )
-    session.flush()
-    return model.id
+from flip_models.store.tables import Model, ModelsAudit
 
 
 def edit_model(

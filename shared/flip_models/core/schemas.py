@@ -51,9 +51,15 @@ ModelDescription = Annotated[
 
 
 class CamelModel(BaseModel):
-    """camelCase on the wire, snake_case in Python; unknown fields rejected."""
+    """camelCase on the wire, snake_case in Python; unknown fields rejected.
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    ``defer_build``: pydantic builds a model's validator and serializer on its first use, not when
+    the class is declared, so a function's cold start builds the few shapes it uses, not all twenty.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
+    )
 
 
 class ModelDetails(CamelModel):
