@@ -4,8 +4,9 @@ A function's floor is a fresh interpreter importing only the dependency stack th
 every module outside ``flip_models`` and the handler's own that a probe of the function had loaded
 once its first event was served (:func:`dependency_modules`: SQLAlchemy's ORM and dialect, pg8000,
 the parts of pydantic and Powertools it uses, the standard library modules), plus boto3, which the
-function imports in production to read the RDS secret (Powertools parameters) and not here, where it
-is given ``DATABASE_URL``. The same floor without boto3 is measured beside it. Both are timed as
+function imports in production to read the RDS secret (Powertools parameters). The probes are given
+``DATABASE_URL`` instead of the secret, so each imports boto3 first, as the secret's read would:
+floor and function carry the same boto3, and neither carries a Secrets Manager call. Both are timed as
 whole processes, from the interpreter's start to the first event served (Lambda freezes the
 container then: the interpreter's shutdown is not timed, for either), against the same warm database.
 
@@ -38,7 +39,8 @@ FLOOR_BEFORE = (
     "import boto3, sqlalchemy, pg8000, pydantic\n"
     "import aws_lambda_powertools.event_handler, aws_lambda_powertools.utilities.batch\n"
 )
-#: What a function needs in production and does not import here: boto3 for the RDS secret.
+#: What a function imports in production to read the RDS secret, and here (given ``DATABASE_URL``)
+#: only because the probe and the floor both import it first.
 BOTO3_IMPORT = "import boto3\n"
 
 
@@ -125,15 +127,22 @@ def floor_code(imports: str, modules: Iterable[str] = ()) -> str:
 
 
 def function_probe(
-    code_uri: Path, handler: str, event: Mapping[str, Any], layer: Path | None = None, tail: str = _PROBE_TAIL
+    code_uri: Path,
+    handler: str,
+    event: Mapping[str, Any],
+    layer: Path | None = None,
+    tail: str = _PROBE_TAIL,
+    imports: str = "",
 ) -> str:
-    """The code of a fresh interpreter importing ``handler`` from ``code_uri`` and serving ``event``;
-    ``flip_models`` from ``layer`` when given (Lambda's path: the function's folder, then the layer's)."""
+    """The code of a fresh interpreter running ``imports``, then importing ``handler`` from ``code_uri``
+    and serving ``event``; ``flip_models`` from ``layer`` when given (Lambda's path: the function's
+    folder, then the layer's)."""
     module, _, attribute = handler.rpartition(".")
     return (
         "import json, sys, time\nstarted = time.perf_counter()\n"
-        f"sys.path[:0] = {[str(code_uri), *([str(layer)] if layer else [])]!r}\n"
-        f"handler = getattr(__import__({module!r}), {attribute!r})\n"
+        + imports
+        + f"sys.path[:0] = {[str(code_uri), *([str(layer)] if layer else [])]!r}\n"
+        + f"handler = getattr(__import__({module!r}), {attribute!r})\n"
         "class Context:\n"
         "    function_name = 'bench'; memory_limit_in_mb = 512; aws_request_id = 'bench'\n"
         "    invoked_function_arn = 'arn:aws:lambda:eu-west-2:000000000000:function:bench'\n"
@@ -172,7 +181,6 @@ class Measured:
 
     function: ColdStart
     floor: ColdStart  # its dependency stack, with boto3 (the secret, in production)
-    floor_without_secret: ColdStart  # the same without boto3
 
 
 def measure_interleaved(
@@ -180,41 +188,38 @@ def measure_interleaved(
     repeat: int,
     env: dict[str, str],
 ) -> tuple[ColdStart, dict[str, Measured]]:
-    """Every function and its two floors, and issue 6's floor, ``repeat`` rounds, interleaved so
-    drift hits them alike; the functions as :func:`shipped` builds them. A first round, not timed,
-    finds each function's dependency modules (and warms the file cache).
+    """Every function (boto3 imported first, as for the secret in production), its floor and issue 6's
+    floor, ``repeat`` rounds, interleaved so drift hits them alike; the functions as :func:`shipped`
+    builds them. A first round, not timed, finds each function's dependency modules (and warms the
+    file cache).
 
     ``probes[name] = (code_uri, handler, event_of_round)``; each round may need a fresh event
     (round ``-1`` is the untimed one).
     """
     before: list[dict[str, Any]] = []
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {
-        name: {"function": [], "floor": [], "floor_without_secret": []} for name in probes
+        name: {"function": [], "floor": []} for name in probes
     }
     with tempfile.TemporaryDirectory(prefix="flip-cold-") as root:
         layer, copies = shipped(Path(root), {code_uri for code_uri, _, _ in probes.values()})
         floors = {}
         for name, (code_uri, handler, event_of) in probes.items():
             modules = dependency_modules(copies[code_uri], handler, event_of(-1), layer, env)
-            floors[name] = {
-                "floor": floor_code(BOTO3_IMPORT, modules),
-                "floor_without_secret": floor_code("", modules),
-            }
+            floors[name] = floor_code(BOTO3_IMPORT, modules)
         for round_ in range(repeat):
             before.append(_run(floor_code(FLOOR_BEFORE), Path.cwd(), env))
             for name, (code_uri, handler, event_of) in probes.items():
                 code_dir = copies[code_uri]
-                run = _run(function_probe(code_dir, handler, event_of(round_), layer), code_dir, env)
+                probe = function_probe(code_dir, handler, event_of(round_), layer, imports=BOTO3_IMPORT)
+                run = _run(probe, code_dir, env)
                 if not run["ok"]:
                     raise RuntimeError(f"{name}: the first event was not served successfully")
                 runs[name]["function"].append(run)
-                for floor, code in floors[name].items():
-                    runs[name][floor].append(_run(code, Path.cwd(), env))
+                runs[name]["floor"].append(_run(floors[name], Path.cwd(), env))
     measured = {
         name: Measured(
             _median(name, found["function"]),
             _median(f"{name} floor", found["floor"]),
-            _median(f"{name} floor without secret", found["floor_without_secret"]),
         )
         for name, found in runs.items()
     }

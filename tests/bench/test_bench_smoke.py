@@ -55,9 +55,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         assert figures["peak_rss_mb"] > 0
         assert figures["kind"] in ("api", "fl")
         assert figures["floor_seconds"] > 0
-        assert figures["floor_without_secret_seconds"] > 0
         assert figures["ratio"] > 0
-        assert figures["ratio_to_floor_without_secret"] > 0
         assert isinstance(figures["met"], bool)
 
     warm = results["warm_latency"]
