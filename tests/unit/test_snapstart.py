@@ -237,3 +237,29 @@ def test_without_the_runtime_module_nothing_is_registered(monkeypatch: pytest.Mo
     assert snapstart.register() is True
     assert snapstart.register() is True
     assert calls == ["before_snapshot", "after_restore"]
+
+
+def test_before_snapshot_declares_every_table_a_function_has_not_touched(database_url: str) -> None:
+    """Outside SnapStart a function declares only its tables; a snapshot holds them all, mapped."""
+    probe = (
+        "import json, sys\n"
+        "from flip_models.store.tables import Trust\n"  # one table, as a function that touches few
+        "from flip_models.store.tables.base import Base\n"
+        "declared = len(Base.metadata.tables)\n"
+        "from flip_models.store import snapstart\n"
+        "snapstart.before_snapshot()\n"
+        "from sqlalchemy import inspect\n"
+        "mapped = all(inspect(m.class_).configured for m in Base.registry.mappers)\n"
+        "print(json.dumps([declared, len(Base.metadata.tables), mapped]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "shared"), "DATABASE_URL": database_url},
+    )
+    before, after, mapped = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before < 18
+    assert after == 18
+    assert mapped is True

@@ -53,6 +53,10 @@ def before_snapshot() -> None:
 
     try:
         get_settings()
+        # Outside SnapStart a function declares only the tables it touches (store/tables); in a
+        # snapshot declaring all of them is free for every restored copy.
+        from flip_models.store.tables import Base  # noqa: F401 (declares every table)
+
         configure_mappers()
         with db.session_scope() as session:
             session.execute(text("SELECT 1"))
