@@ -47,9 +47,8 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -133,7 +132,9 @@ def postgres_bin() -> Path:
 
 def pgbouncer_bin() -> str:
     """Debian's ``pgbouncer`` (``scripts/lib.sh``'s ``ensure_pgbouncer`` installs it)."""
-    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
+    found = shutil.which("pgbouncer") or (
+        "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
+    )
     if found is None:
         raise RuntimeError("pgbouncer is not installed (bash -c 'source scripts/lib.sh; ensure_pgbouncer')")
     return found
@@ -187,7 +188,18 @@ def throwaway_cluster(max_connections: int = 100) -> Iterator[Cluster]:
     data = directory / "data"
     log = directory / "postgres.log"
     subprocess.run(
-        [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
+        [
+            str(binaries / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
         check=True,
         capture_output=True,
         user=user,
@@ -387,7 +399,7 @@ def _container(
         rejected.add(letter.message_id)
         return f"bench-dlq-{letter.message_id}"
 
-    batch.send_dead_letter = dead_letter  # type: ignore[assignment] # the DLQ, without AWS
+    setattr(batch, "send_dead_letter", dead_letter)  # noqa: B010 (the DLQ, without AWS)
     handlers = {name: lambdas.load_handler(name) for name in _FUNCTIONS}
     report = ContainerReport(index)
     stops = list(world.stop_targets[index])
@@ -536,7 +548,9 @@ def reconcile(engine: Engine, mode: str, messages: Sequence[tuple[str, str, str]
     with engine.connect() as connection:
         for table in tables.values():
             found = connection.execute(
-                text(f"SELECT message_id, count(*) FROM {table} WHERE message_id LIKE :p GROUP BY message_id"),  # noqa: S608
+                text(
+                    f"SELECT message_id, count(*) FROM {table} WHERE message_id LIKE :p GROUP BY message_id"
+                ),
                 {"p": f"{mode}-%"},
             )
             rows.update({key: int(count) for key, count in found})
@@ -587,7 +601,9 @@ def run_mode(
         outs = [Path(scratch) / f"c{index}.json" for index in range(plan.containers)]
         processes = [
             context.Process(
-                target=_container, args=(index, mode, environment, plan, world, start, outs[index]), daemon=True
+                target=_container,
+                args=(index, mode, environment, plan, world, start, outs[index]),
+                daemon=True,
             )
             for index in range(plan.containers)
         ]
@@ -609,16 +625,20 @@ def run_mode(
         connections = poller.stop()
         reports = [json.loads(out.read_text()) for out in outs if out.exists()]
     invocations = [i for report in reports for i in report["invocations"]]
-    messages = [tuple(m) for report in reports for m in report["messages"]]
+    messages: list[tuple[str, str, str]] = [
+        (queue, key, fate) for report in reports for queue, key, fate in report["messages"]
+    ]
     exceptions = [e for report in reports for e in report["exceptions"]]
     api = [i for i in invocations if i["kind"] in API_KINDS]
     fl = [i for i in invocations if i["kind"] not in API_KINDS]
     api_outcomes = Counter(i["outcome"] for i in api)
     fl_outcomes = Counter(i["outcome"] for i in fl)
     retried_batches = fl_outcomes["retry"]
-    reconciliation = reconcile(admin_engine, mode, messages)  # type: ignore[arg-type]
+    reconciliation = reconcile(admin_engine, mode, messages)
     refusals_503 = api_outcomes["503"]
-    other_api_errors = {code: n for code, n in api_outcomes.items() if not code.startswith("2") and code != "503"}
+    other_api_errors = {
+        code: n for code, n in api_outcomes.items() if not code.startswith("2") and code != "503"
+    }
     errors = refusals_503 + retried_batches + sum(other_api_errors.values()) + len(exceptions)
     results: dict[str, Any] = {
         "containers": plan.containers,
@@ -675,7 +695,9 @@ def measure(plan: Plan) -> dict[str, Any]:
             print(f"bench: load, {plan.containers} containers, through PgBouncer…", file=sys.stderr)
             with pgbouncer(cluster, plan.pool_size) as port:
                 pooled_url = cluster.url(ROLE, DATABASE, port)
-                pooled = run_mode("pgbouncer", plan, world, pooled_url, admin_url, admin, True, plan.pool_size)
+                pooled = run_mode(
+                    "pgbouncer", plan, world, pooled_url, admin_url, admin, True, plan.pool_size
+                )
             with admin.connect() as connection:
                 max_connections = int(connection.execute(text("SHOW max_connections")).scalar_one())
         finally:
