@@ -323,6 +323,15 @@ def render(results: Mapping[str, Any]) -> str:
             f"{i['floor_per_message']['msg_per_s']:>10.0f}{i['ratio_to_batched']:>10.2f}"
             f"{i['ratio_to_per_message']:>10.2f}  {_mark(i['met'])}"
         )
+    named = {kind: i for kind, i in results["ingestion"].items() if "handler_unnamed" in i}
+    if named:
+        lines.append(
+            "  the batch statement unnamed (as behind a pooler), direct: "
+            + ", ".join(
+                f"{kind} {i['handler_unnamed']['msg_per_s']:.0f} msg/s ({i['unnamed_to_named']:.2f}× named)"
+                for kind, i in named.items()
+            )
+        )
     s = results["scaling"]
     lines += [
         "",
