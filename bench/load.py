@@ -34,22 +34,16 @@ it alone.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import multiprocessing
 import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +52,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from bench import dataset, lambdas
 from bench.timing import goal
+from flip_local.cluster import Cluster, pgbouncer, role_database, throwaway_cluster
 
 #: The template's redrive policy (``maxReceiveCount``) of the three FL queues.
 MAX_RECEIVE_COUNT = 5
@@ -104,203 +99,9 @@ FULL = Plan()
 QUICK = Plan(containers=8, events=10, seconds=10.0, pool_size=4, models=2, stops_per_container=1)
 
 
-# ---------------------------------------------------------------------------------------------
-# A throwaway PostgreSQL cluster and a PgBouncer in front of it
-# ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now, on the loopback interface."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def postgres_bin() -> Path:
-    """The newest PostgreSQL server binaries of the machine (Debian: ``/usr/lib/postgresql/N/bin``)."""
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3].split(".")[0])
-    )
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    if initdb:
-        return Path(initdb).parent
-    raise RuntimeError("PostgreSQL's server binaries (initdb, postgres) were not found")
-
-
-def pgbouncer_bin() -> str:
-    """Debian's ``pgbouncer`` (``scripts/lib.sh``'s ``ensure_pgbouncer`` installs it)."""
-    found = shutil.which("pgbouncer") or (
-        "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
-    )
-    if found is None:
-        raise RuntimeError("pgbouncer is not installed (bash -c 'source scripts/lib.sh; ensure_pgbouncer')")
-    return found
-
-
-def _service_user() -> str | None:
-    """PostgreSQL and PgBouncer refuse to run as root: as root they run as ``postgres``."""
-    return "postgres" if os.geteuid() == 0 else None
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited: {log.read_text()[-2000:] if log.exists() else ''}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port}")
-
-
-def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@dataclass(frozen=True)
-class Cluster:
-    port: int
-    directory: Path
-
-    def url(self, user: str = "postgres", database: str = "postgres", port: int | None = None) -> str:
-        return f"postgresql+pg8000://{user}@127.0.0.1:{port or self.port}/{database}"
-
-
-@contextmanager
-def throwaway_cluster(max_connections: int = 100) -> Iterator[Cluster]:
-    """A PostgreSQL cluster of its own: ``initdb`` into a temporary directory, trust authentication,
-    a free loopback port, ``max_connections``; stopped (fast shutdown) and removed afterwards."""
-    directory = Path(tempfile.mkdtemp(prefix="flip-load-"))
-    user = _service_user()
-    if user:
-        shutil.chown(directory, user)
-    binaries = postgres_bin()
-    data = directory / "data"
-    log = directory / "postgres.log"
-    subprocess.run(
-        [
-            str(binaries / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-        user=user,
-    )
-    port = free_port()
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [
-                str(binaries / "postgres"),
-                "-D",
-                str(data),
-                "-p",
-                str(port),
-                "-k",
-                str(directory),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"max_connections={max_connections}",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            user=user,
-        )
-    try:
-        _wait_for_port(port, server, log, "PostgreSQL")
-        yield Cluster(port, directory)
-    finally:
-        _stop(server)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextmanager
-def pgbouncer(cluster: Cluster, pool_size: int, directory: Path | None = None) -> Iterator[int]:
-    """PgBouncer in transaction mode in front of ``cluster`` on a free loopback port (yielded): at
-    most ``pool_size`` server connections per database, every client queued for one, trust auth."""
-    own = directory is None
-    workdir = Path(tempfile.mkdtemp(prefix="flip-pgbouncer-")) if directory is None else directory
-    user = _service_user()
-    port = free_port()
-    (workdir / "users.txt").write_text(f'"{ROLE}" ""\n"postgres" ""\n')
-    ini = workdir / "pgbouncer.ini"
-    ini.write_text(
-        f"""[databases]
-* = host=127.0.0.1 port={cluster.port}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {workdir / "users.txt"}
-pool_mode = transaction
-default_pool_size = {pool_size}
-max_db_connections = {pool_size}
-min_pool_size = 0
-reserve_pool_size = 0
-max_client_conn = 2000
-query_wait_timeout = 120
-ignore_startup_parameters = statement_timeout,lock_timeout,idle_in_transaction_session_timeout,extra_float_digits
-logfile = {workdir / "pgbouncer.log"}
-log_connections = 0
-log_disconnections = 0
-"""
-    )
-    if user:
-        shutil.chown(workdir, user)
-        for path in workdir.iterdir():
-            shutil.chown(path, user)
-    log = workdir / "pgbouncer.log"
-    process = subprocess.Popen(
-        [pgbouncer_bin(), "-q", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user
-    )
-    try:
-        _wait_for_port(port, process, log, "PgBouncer")
-        yield port
-    finally:
-        _stop(process)
-        if own:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-
 def prepare_database(cluster: Cluster) -> str:
-    """The containers' role (login, no superuser, the session limits set on it) and its database,
-    migrated to head as that role; returns the role's URL (direct)."""
-    from flip_models.store.migrate import upgrade
-
-    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE ROLE {ROLE} LOGIN"))
-        for name, value in ROLE_LIMITS.items():
-            connection.execute(text(f"ALTER ROLE {ROLE} SET {name} = '{value}'"))
-        connection.execute(text(f"CREATE DATABASE {DATABASE} OWNER {ROLE}"))
-    admin.dispose()
-    url = cluster.url(ROLE, DATABASE)
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+    """The containers' role (the session limits set on it) and its migrated database; its URL."""
+    return role_database(cluster, ROLE, DATABASE, ROLE_LIMITS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -693,7 +494,7 @@ def measure(plan: Plan) -> dict[str, Any]:
             direct = run_mode("direct", plan, world, url, admin_url, admin, False, None)
             world = build_world(admin, plan, plan.containers)
             print(f"bench: load, {plan.containers} containers, through PgBouncer…", file=sys.stderr)
-            with pgbouncer(cluster, plan.pool_size) as port:
+            with pgbouncer(cluster, plan.pool_size, [ROLE], tuple(ROLE_LIMITS)) as port:
                 pooled_url = cluster.url(ROLE, DATABASE, port)
                 pooled = run_mode(
                     "pgbouncer", plan, world, pooled_url, admin_url, admin, True, plan.pool_size

@@ -18,10 +18,15 @@ import pytest
 from sqlalchemy import create_engine, exc
 from sqlalchemy.orm import Session
 
-from bench import dataset, load
+from flip_local.cluster import pgbouncer, role_database, throwaway_cluster
 from flip_models.fl.attribution import METRIC_ROWS
 from flip_models.store import db
 from flip_models.store.settings import Settings
+from tests.builders import Given
+
+# Never import ``bench`` here: its package sets Powertools' log level for the whole process, which
+# the handler tests' log assertions would then miss. The load test runs in a subprocess.
+ROLE = "flip_smoke"
 
 
 def test_quick_load_reconciles_every_message_in_both_modes(tmp_path: Path) -> None:
@@ -38,10 +43,11 @@ def test_quick_load_reconciles_every_message_in_both_modes(tmp_path: Path) -> No
 
     assert run.returncode == 0, run.stderr[-3000:]
     figures = json.loads(out.read_text())["load"]
-    assert figures["max_connections"] == 100
+    plan = figures["plan"]
+    assert figures["max_connections"] == plan["max_connections"] == 100
     for mode in ("direct", "pgbouncer"):
         result = figures[mode]
-        assert result["containers_reported"] == result["containers"] == load.QUICK.containers
+        assert result["containers_reported"] == result["containers"] == plan["containers"] > 1
         assert result["containers_killed"] == 0
         assert result["requests"] > 0
         assert result["fl_batches"] > 0
@@ -64,30 +70,37 @@ def test_quick_load_reconciles_every_message_in_both_modes(tmp_path: Path) -> No
     pooled = figures["pgbouncer"]
     assert pooled["errors"]["total"] == 0
     assert pooled["reconciliation"]["dead_lettered"] == 0
-    assert pooled["server_connections"]["peak"] <= pooled["pool_size"] == load.QUICK.pool_size
+    assert (
+        pooled["server_connections"]["peak"] <= pooled["pool_size"] == plan["pool_size"] < plan["containers"]
+    )
     assert pooled["met"] is True
     assert figures["direct"]["met"] is True
 
 
 @pytest.fixture(scope="module")
-def bouncer() -> Iterator[tuple[str, str, dataset.BenchModel]]:
-    """A throwaway cluster, migrated, with one model; PgBouncer with ONE server connection in front.
-    Yields the containers' URL through PgBouncer, their URL direct, and the model."""
-    with load.throwaway_cluster() as cluster:
-        direct = load.prepare_database(cluster)
+def bouncer() -> Iterator[tuple[str, str, uuid.UUID]]:
+    """A throwaway cluster, migrated, with a model of two trusts (``Trust_1``, ``Trust_2``); PgBouncer
+    with ONE server connection in front. Yields the role's URL through PgBouncer, its URL direct,
+    and the model's id."""
+    with throwaway_cluster() as cluster:
+        direct = role_database(cluster, ROLE, "flip_smoke", {"statement_timeout": "8s"})
         engine = create_engine(direct)
         try:
-            model = dataset.create_model(engine, trusts=2)
+            with Session(engine) as session:
+                given = Given(session)
+                model = given.model(trusts=[given.trust(slot="Trust_1"), given.trust(slot="Trust_2")])
+                model_id = model.id
         finally:
             engine.dispose()
-        with load.pgbouncer(cluster, pool_size=1) as port:
-            yield cluster.url(load.ROLE, load.DATABASE, port), direct, model
+        ignored = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+        with pgbouncer(cluster, pool_size=1, users=[ROLE], ignore_startup_parameters=ignored) as port:
+            yield cluster.url(ROLE, "flip_smoke", port), direct, model_id
 
 
-def _rows(model: dataset.BenchModel, tag: str) -> list[dict[str, Any]]:
+def _rows(model_id: uuid.UUID, tag: str) -> list[dict[str, Any]]:
     return [
         {
-            "model_id": str(model.model_id),
+            "model_id": str(model_id),
             "fl_client_name": slot,
             "global_round": 1,
             "label": "LOSS",
@@ -98,11 +111,11 @@ def _rows(model: dataset.BenchModel, tag: str) -> list[dict[str, Any]]:
             "message_id": f"{tag}-{slot}",
             "message_digest": None,
         }
-        for slot in model.slots
+        for slot in ("Trust_1", "Trust_2")
     ]
 
 
-def _batch_in_two_containers(url: str, model: dataset.BenchModel, behind_pooler: bool) -> list[list[bool]]:
+def _batch_in_two_containers(url: str, model_id: uuid.UUID, behind_pooler: bool) -> list[list[bool]]:
     """Two containers (an engine each) behind the same PgBouncer server connection, each running
     the metric batch statement twice in a transaction of its own, turn by turn; ``inserted`` flags."""
     settings = Settings(database_url=url, db_behind_pooler=behind_pooler)
@@ -113,7 +126,7 @@ def _batch_in_two_containers(url: str, model: dataset.BenchModel, behind_pooler:
             for number, engine in enumerate(engines):
                 with Session(engine) as session, session.begin():
                     tag = f"{behind_pooler}-{uuid.uuid4().hex[:6]}-{turn}-{number}"
-                    found = METRIC_ROWS.run(_rows(model, tag), session.connection())
+                    found = METRIC_ROWS.run(_rows(model_id, tag), session.connection())
                     inserted.append([attribution.inserted for attribution in found])
     finally:
         for engine in engines:
@@ -122,7 +135,7 @@ def _batch_in_two_containers(url: str, model: dataset.BenchModel, behind_pooler:
 
 
 def test_behind_pgbouncer_the_named_statement_breaks_and_the_unnamed_one_works(
-    bouncer: tuple[str, str, dataset.BenchModel],
+    bouncer: tuple[str, str, uuid.UUID],
 ) -> None:
     url, _, model = bouncer
 
@@ -138,7 +151,7 @@ def test_behind_pgbouncer_the_named_statement_breaks_and_the_unnamed_one_works(
 
 
 def test_direct_the_named_statement_serves_two_containers(
-    bouncer: tuple[str, str, dataset.BenchModel],
+    bouncer: tuple[str, str, uuid.UUID],
 ) -> None:
     """The same two containers straight to PostgreSQL (a server connection each) with the named
     statement: what breaks behind the pooler is the pooler's sharing, not the statement."""
