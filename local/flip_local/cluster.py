@@ -60,16 +60,25 @@ def _service_user() -> str | None:
     return "postgres" if os.geteuid() == 0 else None
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 30
+#: Attempts at a free port: another process may take the port between the probe and the bind.
+_PORT_ATTEMPTS = 5
+
+
+def _started(process: subprocess.Popen[bytes], log: Path, ready: str, what: str) -> bool:
+    """Wait until ``ready`` appears in ``log`` (True), or the process exits because its port was
+    taken meanwhile (False: try another port). Anything else raises, with the log's end."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        text_ = log.read_text(errors="replace") if log.exists() else ""
+        if ready in text_:
+            return True
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited: {log.read_text()[-2000:] if log.exists() else ''}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
+            if "Address already in use" in text_ or "could not bind" in text_:
+                return False
+            raise RuntimeError(f"{what} exited ({process.returncode}): {text_[-2000:]}")
         time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port}")
+    _stop(process)
+    raise RuntimeError(f"{what} was not ready within 60 s: {log.read_text(errors='replace')[-2000:]}")
 
 
 def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
@@ -96,54 +105,39 @@ def throwaway_cluster(max_connections: int = 100) -> Iterator[Cluster]:
     """A PostgreSQL cluster of its own: ``initdb`` into a temporary directory, trust authentication,
     a free loopback port, ``max_connections``; stopped (fast shutdown) and removed afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="flip-load-"))
-    user = _service_user()
-    if user:
-        shutil.chown(directory, user)
-    binaries = postgres_bin()
-    data = directory / "data"
-    log = directory / "postgres.log"
-    subprocess.run(  # noqa: S603 - the machine's initdb, our arguments
-        [
-            str(binaries / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-        user=user,
-    )
-    port = free_port()
-    with open(log, "wb") as output:
-        server = subprocess.Popen(  # noqa: S603 - the machine's postgres, our arguments
-            [
-                str(binaries / "postgres"),
-                "-D",
-                str(data),
-                "-p",
-                str(port),
-                "-k",
-                str(directory),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"max_connections={max_connections}",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            user=user,
-        )
     try:
-        _wait_for_port(port, server, log, "PostgreSQL")
-        yield Cluster(port, directory)
+        user = _service_user()
+        if user:
+            shutil.chown(directory, user)
+        binaries = postgres_bin()
+        data = directory / "data"
+        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+        subprocess.run(  # noqa: S603 - the machine's initdb, our arguments
+            [*initdb, "--no-sync"], check=True, capture_output=True, user=user
+        )
+        for attempt in range(_PORT_ATTEMPTS):
+            port = free_port()
+            log = directory / f"postgres-{attempt}.log"
+            with open(log, "wb") as output:
+                server = subprocess.Popen(  # noqa: S603 - the machine's postgres, our arguments
+                    [
+                        str(binaries / "postgres"),
+                        *("-D", str(data), "-p", str(port), "-k", str(directory)),
+                        *("-c", "listen_addresses=127.0.0.1", "-c", f"max_connections={max_connections}"),
+                    ],
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    user=user,
+                )
+            if _started(server, log, "database system is ready to accept connections", "PostgreSQL"):
+                break
+        else:
+            raise RuntimeError(f"PostgreSQL found no free port in {_PORT_ATTEMPTS} attempts")
+        try:
+            yield Cluster(port, directory)
+        finally:
+            _stop(server)
     finally:
-        _stop(server)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -156,12 +150,17 @@ def pgbouncer(
     for ``users``; the startup parameters it does not know and must ignore (else it refuses the
     connection) listed in ``ignore_startup_parameters``."""
     workdir = Path(tempfile.mkdtemp(prefix="flip-pgbouncer-"))
-    user = _service_user()
-    port = free_port()
-    (workdir / "users.txt").write_text("".join(f'"{name}" ""\n' for name in users))
-    ini = workdir / "pgbouncer.ini"
-    ini.write_text(
-        f"""[databases]
+    try:
+        user = _service_user()
+        (workdir / "users.txt").write_text("".join(f'"{name}" ""\n' for name in users))
+        if user:
+            shutil.chown(workdir, user)
+        for attempt in range(_PORT_ATTEMPTS):
+            port = free_port()
+            log = workdir / f"pgbouncer-{attempt}.log"
+            ini = workdir / f"pgbouncer-{attempt}.ini"
+            ini.write_text(
+                f"""[databases]
 * = host=127.0.0.1 port={cluster.port}
 
 [pgbouncer]
@@ -178,24 +177,30 @@ reserve_pool_size = 0
 max_client_conn = 2000
 query_wait_timeout = 120
 ignore_startup_parameters = {",".join(ignore_startup_parameters)}
-logfile = {workdir / "pgbouncer.log"}
+logfile = {log}
+pidfile = {workdir / f"pgbouncer-{attempt}.pid"}
 log_connections = 0
 log_disconnections = 0
 """
-    )
-    if user:
-        shutil.chown(workdir, user)
-        for path in workdir.iterdir():
-            shutil.chown(path, user)
-    log = workdir / "pgbouncer.log"
-    process = subprocess.Popen(  # noqa: S603 - Debian's pgbouncer, our configuration
-        [pgbouncer_bin(), "-q", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user
-    )
-    try:
-        _wait_for_port(port, process, log, "PgBouncer")
-        yield port
+            )
+            if user:
+                for path in workdir.iterdir():
+                    shutil.chown(path, user)
+            process = subprocess.Popen(  # noqa: S603 - Debian's pgbouncer, our configuration
+                [pgbouncer_bin(), "-q", str(ini)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                user=user,
+            )
+            if _started(process, log, "process up", "PgBouncer"):
+                break
+        else:
+            raise RuntimeError(f"PgBouncer found no free port in {_PORT_ATTEMPTS} attempts")
+        try:
+            yield port
+        finally:
+            _stop(process)
     finally:
-        _stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
