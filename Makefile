@@ -23,6 +23,7 @@ lint:       ## ruff and mypy only (mypy of clients/python in its Python 3.9 venv
 	bash scripts/client.sh mypy
 
 bench:      ## the benchmarks (flip-models bench): table on stdout, figures in bench/results.json
+	bash -c 'source scripts/lib.sh; ensure_pgbouncer'
 	.venv/bin/flip-models bench
 
 openapi:    ## regenerate openapi.json from the API functions' resolvers

@@ -1,7 +1,11 @@
 """FL ingestion throughput: the SQS handlers in-process, batches of 10, against two floors.
 
 * **handler**: ``fl_logs`` / ``fl_metrics`` ``lambda_handler`` on Lambda SQS events of 10 valid
-  messages (a moto queue stands in for the DLQ; nothing is expected to reach it).
+  messages (a moto queue stands in for the DLQ; nothing is expected to reach it), with the batch
+  statement as a named prepared statement (the default, direct to PostgreSQL);
+* **handler_unnamed**: the same with the statement unnamed, as behind a pooler
+  (``DB_BEHIND_POOLER``): the container engine's ``flip_named_statements`` option is turned off
+  around each of its batches (and on around the named path's), on the same connection.
 * **batched floor**: the same rows as one raw multi-row ``INSERT`` per batch and a commit, through
   the same driver on a raw connection: no parsing, no attribution, no idempotency check.
 * **per-message floor**: the original FLIP API's design, per message: parse it, open a session,
@@ -111,13 +115,23 @@ class Runner:
     close: Callable[[], None] = lambda: None
 
 
-def _handler_path(name: str, bodies: Sequence[Mapping[str, Any]]) -> Runner:
+def _handler_path(name: str, bodies: Sequence[Mapping[str, Any]], named: bool = True) -> Runner:
+    from flip_models.store import db
+
     handler = lambdas.load_handler(name)
     queue = lambdas.fl_queue(name.replace("_", "-"))
     context = lambdas.context()
 
     def batch_of(event: dict[str, Any]) -> Callable[[], None]:
-        return lambda: lambdas.check_batch(name, handler(event, context))
+        def run() -> None:
+            engine = db.get_engine()
+            engine.update_execution_options(**{db.NAMED_STATEMENTS: named})
+            try:
+                lambdas.check_batch(name, handler(event, context))
+            finally:
+                engine.update_execution_options(**{db.NAMED_STATEMENTS: True})
+
+        return run
 
     return Runner([batch_of(lambdas.sqs_event(batch, queue)) for batch in batches(bodies)])
 
@@ -300,6 +314,9 @@ def measure(engine: Engine, model: dataset.BenchModel, messages: int) -> dict[st
             def paths(count: int, prefix: str, kind: str = kind, make: Any = make) -> dict[str, Runner]:
                 return {
                     "handler": _handler_path(f"fl_{kind}", make(model, count, f"{prefix}-h")),
+                    "handler_unnamed": _handler_path(
+                        f"fl_{kind}", make(model, count, f"{prefix}-u"), named=False
+                    ),
                     "floor_batched_insert": _batched_floor_path(
                         engine, kind, model, make(model, count, f"{prefix}-b")
                     ),
@@ -316,9 +333,12 @@ def measure(engine: Engine, model: dataset.BenchModel, messages: int) -> dict[st
             )
             vs_batched = handler["msg_per_s"] / batched["msg_per_s"]
             vs_per_message = handler["msg_per_s"] / per_message["msg_per_s"]
+            unnamed = rates["handler_unnamed"]
             results[kind] = {
                 "batch_size": BATCH,
                 "handler": handler,
+                "handler_unnamed": unnamed,
+                "unnamed_to_named": round(unnamed["msg_per_s"] / handler["msg_per_s"], 2),
                 "floor_batched_insert": batched,
                 "floor_per_message": per_message,
                 "ratio_to_batched": round(vs_batched, 2),

@@ -4,7 +4,8 @@ The run creates a database of its own (dropped afterwards), seeds the demo data 
 ids) and the benchmark's models, and points ``DATABASE_URL`` at it for the in-process handlers
 (restored afterwards). ``quick`` is a small run for CI: tiny data, few repetitions, no 1M step.
 The stale-run section builds a database of its own (``bench/stale_runs.py``; alone: ``python -m
-bench.stale_runs``).
+bench.stale_runs``), and the load test a PostgreSQL cluster of its own, with PgBouncer in front
+(``bench/load.py``; alone: ``flip-models bench --load``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from bench import coldstart, dataset, ingestion, lambdas, scaling, stale_runs, warm
+from bench import coldstart, dataset, ingestion, lambdas, load, scaling, stale_runs, warm
 from bench.timing import goal
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
@@ -71,11 +72,24 @@ class Plan:
     scaling_steps: tuple[int, ...]
     scaling_repeat: int
     stale: stale_runs.Sizes
+    load: load.Plan
 
 
-FULL = Plan(False, 5, None, 200, 20_000, 50, 2000, (10_000, 100_000, 1_000_000), 10, stale_runs.FULL)
+FULL = Plan(
+    False, 5, None, 200, 20_000, 50, 2000, (10_000, 100_000, 1_000_000), 10, stale_runs.FULL, load.FULL
+)
 QUICK = Plan(
-    True, 1, ("get_model_metrics", "fl_metrics"), 10, 1000, 5, 100, (1000, 5000), 3, stale_runs.QUICK
+    True,
+    1,
+    ("get_model_metrics", "fl_metrics"),
+    10,
+    1000,
+    5,
+    100,
+    (1000, 5000),
+    3,
+    stale_runs.QUICK,
+    load.QUICK,
 )
 
 
@@ -242,11 +256,31 @@ def run(quick: bool = False, out: Path = DEFAULT_OUT) -> dict[str, Any]:
             results["stale_runs"] = stale_runs.measure(plan.stale)
         finally:
             engine.dispose()
+        print("bench: load…", file=sys.stderr)
+        results["load"] = load.measure(plan.load)
     results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
     print(f"\nwritten to {out}")
+    return results
+
+
+def run_load(quick: bool = False, out: Path = DEFAULT_OUT) -> dict[str, Any]:
+    """Only the load test (``flip-models bench --load``): its section of ``out`` replaced, the other
+    sections kept as they are."""
+    plan = QUICK if quick else FULL
+    started = datetime.now(UTC)
+    with open(os.devnull, "w") as sink, redirect_stdout(sink):
+        figures = load.measure(plan.load)
+    figures["date"] = started.isoformat(timespec="seconds")
+    figures["quick"] = plan.quick
+    results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    results["load"] = figures
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(load.render(figures)))
+    print(f"\nwritten to {out} (its load section)")
     return results
 
 
@@ -297,6 +331,15 @@ def render(results: Mapping[str, Any]) -> str:
             f"{i['floor_per_message']['msg_per_s']:>10.0f}{i['ratio_to_batched']:>10.2f}"
             f"{i['ratio_to_per_message']:>10.2f}  {_mark(i['met'])}"
         )
+    named = {kind: i for kind, i in results["ingestion"].items() if "handler_unnamed" in i}
+    if named:
+        lines.append(
+            "  the batch statement unnamed (as behind a pooler), direct: "
+            + ", ".join(
+                f"{kind} {i['handler_unnamed']['msg_per_s']:.0f} msg/s ({i['unnamed_to_named']:.2f}× named)"
+                for kind, i in named.items()
+            )
+        )
     s = results["scaling"]
     lines += [
         "",
@@ -319,4 +362,6 @@ def render(results: Mapping[str, Any]) -> str:
         f"— {_mark(s['long_text_page_goal']['met'])}"
     )
     lines += ["", *stale_runs.render(results["stale_runs"])]
+    if "load" in results:
+        lines += ["", *load.render(results["load"])]
     return "\n".join(lines)

@@ -103,3 +103,18 @@ ensure_chromium() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium >/dev/null
   fi
 }
+
+# Debian's PgBouncer, for the load test through a pooler in transaction mode (bench/load.py, started
+# by the bench on a loopback port of its own; the package's own service is not used).
+ensure_pgbouncer() {
+  if command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; then
+    return 0
+  fi
+  echo "== installing Debian's pgbouncer (the load test through a pooler)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q pgbouncer >/dev/null; then
+    $sudo apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q pgbouncer >/dev/null
+  fi
+}

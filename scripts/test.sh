@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: install from the locks, make sure PostgreSQL, LocalStack and Chromium are
+# The README's test command: install from the locks, make sure PostgreSQL, LocalStack, Chromium and PgBouncer are
 # there, lint, type-check, audit the lock, test (Python 3.11; the FL servers' client on Python 3.9 as
 # well), then the handler tests again on Python 3.12 (the Lambda runtime's). Each pytest run creates
 # (and drops) a database of its own on FLIP_TEST_PG's server; the SQS integration tests and the
@@ -17,6 +17,7 @@ ensure_tool checkov "$(python_version 3.12)"
 echo "== installed in $(($(date +%s) - started)) s"
 ensure_postgres
 ensure_chromium
+ensure_pgbouncer
 
 echo "== ruff"
 .venv/bin/ruff check .

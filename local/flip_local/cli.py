@@ -80,10 +80,14 @@ def _dlq(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bench.run import DEFAULT_OUT
+    from bench.run import DEFAULT_OUT, run_load
     from bench.run import run as run_bench
 
-    run_bench(quick=args.quick, out=Path(args.out) if args.out else DEFAULT_OUT)
+    out = Path(args.out) if args.out else DEFAULT_OUT
+    if args.load:
+        run_load(quick=args.quick, out=out)
+    else:
+        run_bench(quick=args.quick, out=out)
     return 0
 
 
@@ -118,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.set_defaults(run=_dlq)
     bench = commands.add_parser("bench", help="benchmarks against floors measured in the same run")
     bench.add_argument("--quick", action="store_true", help="a small run (tiny data, no 1M-row step)")
+    bench.add_argument(
+        "--load",
+        action="store_true",
+        help="only the load test (200 containers, direct and through PgBouncer; --quick: 8), "
+        "its figures replacing the load section of the results",
+    )
     bench.add_argument("--out", help="where to write the JSON results (default bench/results.json)")
     bench.set_defaults(run=_bench)
     return parser

@@ -41,9 +41,16 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert "Warm latency" in run.stdout
     results = json.loads(out.read_text())
     assert results["quick"] is True
-    assert {"cold_start", "warm_latency", "ingestion", "scaling", "stale_runs", "machine", "date"} <= set(
-        results
-    )
+    assert {
+        "cold_start",
+        "warm_latency",
+        "ingestion",
+        "scaling",
+        "stale_runs",
+        "load",
+        "machine",
+        "date",
+    } <= set(results)
     assert results["machine"]["cpu_count"] >= 1
     assert results["machine"]["postgresql"]
 
@@ -69,9 +76,10 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
 
     for kind in ("logs", "metrics"):
         figures = results["ingestion"][kind]
-        for path in ("handler", "floor_batched_insert", "floor_per_message"):
+        for path in ("handler", "handler_unnamed", "floor_batched_insert", "floor_per_message"):
             assert figures[path]["msg_per_s"] > 0
             assert figures[path]["messages"] > 0
+        assert figures["unnamed_to_named"] > 0
         assert isinstance(figures["met"], bool)
 
     scaling = results["scaling"]

@@ -84,6 +84,22 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+@pytest.fixture(params=["named", "unnamed"])
+def statement_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The FL batch statement both ways: named (direct to PostgreSQL, the default) and unnamed
+    (``DB_BEHIND_POOLER=true``); a test that uses it must have the same outcome either way."""
+    from flip_models.store import db
+
+    if request.param == "unnamed":
+        monkeypatch.setenv("DB_BEHIND_POOLER", "true")
+    else:
+        monkeypatch.delenv("DB_BEHIND_POOLER", raising=False)
+    db.reset_engine()
+    yield request.param
+    monkeypatch.delenv("DB_BEHIND_POOLER", raising=False)
+    db.reset_engine()
+
+
 @pytest.fixture
 def database_down(monkeypatch: pytest.MonkeyPatch, engine: Any) -> None:
     """Point the handlers at a port where no database listens (connection refused at once)."""

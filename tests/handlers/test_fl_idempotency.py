@@ -25,6 +25,9 @@ from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
 
+#: Every test runs with the FL batch statement named (direct) and unnamed (behind a pooler).
+pytestmark = pytest.mark.usefixtures("statement_strategy")
+
 REUSED = "event_id: reused with a different body"
 
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,9 @@ from tests.handlers.api_world import World, build_world
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.handlers.test_fl_logs import event_log
 from tests.sqs_events import bodies_event, failed_ids
+
+#: Every test runs with the FL batch statement named (direct) and unnamed (behind a pooler).
+pytestmark = pytest.mark.usefixtures("statement_strategy")
 
 QUEUE = "fl-logs-dev"
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

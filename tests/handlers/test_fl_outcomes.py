@@ -15,6 +15,9 @@ from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.sqs_events import bodies_event, failed_ids
 
+#: Every test runs with the FL batch statement named (direct) and unnamed (behind a pooler).
+pytestmark = pytest.mark.usefixtures("statement_strategy")
+
 
 def outcomes(caplog: pytest.LogCaptureFixture) -> dict[str, str]:
     [summary] = [r for r in caplog.records if r.getMessage() == "FL message batch processed"]

@@ -47,6 +47,16 @@ def test_settings_parse_and_name_bad_values() -> None:
         Settings.from_env({"DATABASE_URL": "postgresql://x/y", "DB_TIMEOUT_SECONDS": "-1"})
 
 
+@pytest.mark.parametrize(("value", "behind"), [(None, False), ("true", True), ("ON", True), ("false", False)])
+def test_behind_a_pooler_the_engine_names_no_statements(value: str | None, behind: bool) -> None:
+    environ = {"DATABASE_URL": "postgresql://x/y"} | ({"DB_BEHIND_POOLER": value} if value else {})
+    settings = Settings.from_env(environ)
+    engine = db.build_engine(settings)
+
+    assert settings.db_behind_pooler is behind
+    assert engine.get_execution_options()[db.NAMED_STATEMENTS] is not behind
+
+
 def test_settings_are_read_once_per_container(clean_container: pytest.MonkeyPatch, database_url: str) -> None:
     clean_container.setenv("ADMIN_GROUP", "first")
     assert get_settings().admin_group == "first"

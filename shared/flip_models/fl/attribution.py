@@ -12,7 +12,10 @@ prepared statement from when the table was small scanned the whole table (4 ms a
 rows, and growing). The keys of one statement must be distinct: the caller sends one message per key.
 
 One prepared statement is one round trip to the database per batch, where resolving slots, reading
-the model's trusts and inserting as separate unnamed statements took nine with pg8000.
+the model's trusts and inserting as separate unnamed statements took nine with pg8000. Behind a
+transaction-mode pooler (``DB_BEHIND_POOLER``) a named statement is session state the pooler does not
+keep (or pins the connection for): there the same statement goes unnamed, with the same results
+(:data:`flip_models.store.db.NAMED_STATEMENTS`).
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pg8000.dbapi
-from sqlalchemy import Table, exc
+from sqlalchemy import Table, TextClause, exc, text
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection
 
+from flip_models.store.db import NAMED_STATEMENTS
 from flip_models.store.tables import FLLogs, FLMetrics
 
 _POSTGRESQL = PGDialect()  # type: ignore[no-untyped-call]
@@ -52,9 +56,11 @@ class BatchInsert:
     data_columns: tuple[str, ...]
     hub_rows: bool
     sql: str = field(init=False, repr=False, compare=False)
+    unnamed: TextClause = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sql", self._build())
+        object.__setattr__(self, "unnamed", text(self.sql))
 
     def _build(self) -> str:
         """``seq, model_found, client_resolved, trust_in_model, inserted`` for every message.
@@ -95,18 +101,25 @@ class BatchInsert:
         """Attribute and insert ``rows`` (JSON-ready: ``model_id``, ``fl_client_name`` and the data
         columns) in ``connection``'s transaction; one :class:`Attribution` per row, in order.
 
-        The statement runs as a server-side prepared statement of the connection (pg8000's
-        ``prepare``), which SQLAlchemy's pg8000 dialect cannot do: one round trip per batch and a
-        plan PostgreSQL can keep, where an unnamed statement costs three round trips and a plan per
-        batch. Driver errors leave as SQLAlchemy's ``DBAPIError`` classes, like any statement's.
+        The statement runs as a named server-side prepared statement of the connection (pg8000's
+        ``prepare``, which SQLAlchemy's pg8000 dialect cannot do): one round trip per batch and a
+        plan PostgreSQL can keep, where an unnamed statement costs more round trips and a plan per
+        batch. When the connection's engine says no named statements (behind a pooler:
+        :data:`~flip_models.store.db.NAMED_STATEMENTS`), it goes unnamed through SQLAlchemy, with
+        the same results. Driver errors leave as SQLAlchemy's ``DBAPIError`` classes, like any
+        statement's.
         """
         # ASCII JSON (the default): text PostgreSQL cannot store (NUL, a lone surrogate) reaches the
         # server as an escape it refuses with an SQLSTATE, never as a client-side encoding error.
         batch = json.dumps([{"seq": seq, **row} for seq, row in enumerate(rows)], separators=(",", ":"))
-        try:
-            result = self._prepared_on(connection).run(batch=batch)
-        except pg8000.dbapi.Error as error:
-            raise exc.DBAPIError.instance(self.sql, None, error, pg8000.dbapi.Error) from error
+        result: Any
+        if connection.get_execution_options().get(NAMED_STATEMENTS, True):
+            try:
+                result = self._prepared_on(connection).run(batch=batch)
+            except pg8000.dbapi.Error as error:
+                raise exc.DBAPIError.instance(self.sql, None, error, pg8000.dbapi.Error) from error
+        else:
+            result = connection.execute(self.unnamed, {"batch": batch})
         found: list[Attribution | None] = [None] * len(rows)
         for seq, *facts in result:
             found[seq] = Attribution(*facts)

@@ -36,6 +36,15 @@ _INVALID_PASSWORD = "28P01"  # noqa: S105 (an SQLSTATE, not a password)
 #: The service's sessions as ``pg_stat_activity`` shows them.
 APPLICATION_NAME = "flip-models"
 
+#: Execution option of every engine built here: True when a statement that runs on every
+#: invocation may be a *named* server-side prepared statement of the connection (prepared once,
+#: then one round trip and a kept plan), False when it must go unnamed. A named statement is session
+#: state: behind a transaction-mode pooler (``DB_BEHIND_POOLER``) the next transaction may run on
+#: another server connection, where the name is unknown or taken (PgBouncer before 1.21), or the
+#: proxy pins the client to one server connection for good (RDS Proxy). The rule lives here, set
+#: from the settings the engine is built from; :mod:`flip_models.fl.attribution` follows it.
+NAMED_STATEMENTS = "flip_named_statements"
+
 
 class DatabaseError(FlipError):
     """A database error that retrying will not fix (a bug or a broken schema): an operator's problem."""
@@ -142,7 +151,8 @@ def _milliseconds(seconds: float) -> str:
 
 
 def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
-    """An engine sized for Lambda: ``pool_size`` connections (one per container), pre-ping, recycle."""
+    """An engine sized for Lambda: ``pool_size`` connections (one per container), pre-ping, recycle;
+    named prepared statements unless the database is behind a pooler (:data:`NAMED_STATEMENTS`)."""
     engine = create_engine(
         database_url(settings),
         connect_args=connect_args(settings),
@@ -152,6 +162,7 @@ def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle_seconds,
         json_deserializer=decode_json,
+        execution_options={NAMED_STATEMENTS: not settings.db_behind_pooler},
     )
     event.listen(engine, "handle_error", _network_errors_are_disconnects)
     if not settings.database_url:

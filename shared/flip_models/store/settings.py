@@ -29,6 +29,10 @@ class Settings(BaseModel):
     db_host: str | None = None
     db_ssl: bool = False
     db_ssl_root_cert: str | None = None
+    #: The database is reached through a transaction-mode pooler (RDS Proxy, PgBouncer): a
+    #: connection's session state (a named prepared statement) is not kept from one transaction to
+    #: the next, so no statement is prepared by name (:data:`flip_models.store.db.NAMED_STATEMENTS`).
+    db_behind_pooler: bool = False
     db_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     # Server-side limits of every session (SPEC §6), below the functions' timeouts (28 s API, 30 s
     # FL) and below db_timeout_seconds, so that the server ends a stuck statement or lock wait first
@@ -45,7 +49,7 @@ class Settings(BaseModel):
     #: A run with no sign of life for this long is failed by the scheduled sweep (SPEC §8).
     stale_run_minutes: Annotated[int, Field(gt=0)] = 120
 
-    @field_validator("db_ssl", mode="before")
+    @field_validator("db_ssl", "db_behind_pooler", mode="before")
     @classmethod
     def _parse_bool(cls, value: object) -> object:
         if isinstance(value, str):
