@@ -201,6 +201,18 @@ def test_db_host_replaces_the_secrets_host_and_keeps_its_credentials(container: 
     assert Settings.from_env({"DATABASE_URL": "postgresql://h/d", "DB_HOST": ""}).db_host is None
 
 
+def fresh_interpreter(probe: str, **environ: str) -> str:
+    """What ``probe`` prints, run by a new interpreter with the layer on its path (a cold container)."""
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "shared"), **environ},
+    )
+    return result.stdout
+
+
 def test_hooks_are_registered_with_the_runtime_when_the_store_is_imported() -> None:
     """In Lambda, ``snapshot_restore_py`` is the runtime's; here a stand-in with its two functions."""
     probe = (
@@ -215,14 +227,7 @@ def test_hooks_are_registered_with_the_runtime_when_the_store_is_imported() -> N
         "snapstart.register()\n"
         "print([f.__name__ for f in runtime.before], [f.__name__ for f in runtime.after])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "shared")},
-    )
-    assert result.stdout.split("\n")[0] == "['before_snapshot'] ['after_restore']"
+    assert fresh_interpreter(probe).split("\n")[0] == "['before_snapshot'] ['after_restore']"
 
 
 def test_without_the_runtime_module_nothing_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,14 +257,8 @@ def test_before_snapshot_declares_every_table_a_function_has_not_touched(databas
         "mapped = all(inspect(m.class_).configured for m in Base.registry.mappers)\n"
         "print(json.dumps([declared, len(Base.metadata.tables), mapped]))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "shared"), "DATABASE_URL": database_url},
-    )
-    before, after, mapped = json.loads(result.stdout.strip().splitlines()[-1])
+    output = fresh_interpreter(probe, DATABASE_URL=database_url)
+    before, after, mapped = json.loads(output.strip().splitlines()[-1])
     assert before < 18
     assert after == 18
     assert mapped is True
