@@ -262,3 +262,31 @@ def test_before_snapshot_declares_every_table_a_function_has_not_touched(databas
     assert before < 18
     assert after == 18
     assert mapped is True
+
+
+@mock_aws
+def test_before_snapshot_leaves_the_secrets_password_nowhere_in_the_container(
+    container: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """Found in review: the engine kept the password in its URL and its pool's connect arguments."""
+    import gc
+
+    url = make_url(database_url)
+    password = "S3CRET-pw-only-in-the-secret"  # trust auth: PostgreSQL accepts any password here
+    secret = {"host": url.host, "port": url.port, "username": url.username, "password": password}
+    secret["dbname"] = url.database
+    arn = boto3.client("secretsmanager").create_secret(Name="flip/db", SecretString=json.dumps(secret))["ARN"]
+    container.delenv("DATABASE_URL")
+    container.setenv("DB_SECRET_ARN", arn)
+
+    snapstart.before_snapshot()
+
+    engine = db.get_engine()
+    assert password not in engine.url.render_as_string(hide_password=False)
+    for cell in getattr(engine.pool._creator, "__closure__", None) or ():  # type: ignore[attr-defined]
+        assert password not in repr(cell.cell_contents)
+    assert not db._last_login
+    del secret
+    gc.collect()
+    assert not any(password in str(o) for o in gc.get_objects() if isinstance(o, dict) and "password" in o)
+    assert invoke()  # and the next invocation reads the secret and logs in

@@ -153,8 +153,11 @@ def _milliseconds(seconds: float) -> str:
 def build_engine(settings: Settings, *, pool_size: int = 1) -> Engine:
     """An engine sized for Lambda: ``pool_size`` connections (one per container), pre-ping, recycle;
     named prepared statements unless the database is behind a pooler (:data:`NAMED_STATEMENTS`)."""
+    url = database_url(settings)
     engine = create_engine(
-        database_url(settings),
+        # A secret's password stays out of the engine (its URL, the pool's connect arguments): each
+        # connection gets it from the listener below, so nothing long-lived holds it (SnapStart).
+        url if settings.database_url else url._replace(password=None),
         connect_args=connect_args(settings),
         pool_size=pool_size,
         max_overflow=0,
@@ -183,12 +186,29 @@ def _log_in_with_the_current_secret(settings: Settings) -> Any:
         try:
             url = _url_from_secret(settings)
         except DatabaseUnavailableError:
-            return  # Secrets Manager out of reach: the credentials the engine last used, as before
-        cparams.update(
+            if not _last_login:
+                raise
+            cparams.update(_last_login)  # Secrets Manager out of reach: the last login, as before
+            return
+        _last_login.update(
             user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
         )
+        cparams.update(_last_login)
 
     return log_in
+
+
+#: The credentials the last new connection logged in with, from the secret: what the next one uses
+#: while Secrets Manager is out of reach. :func:`forget_credentials` empties it (before a snapshot).
+_last_login: dict[str, Any] = {}
+
+
+def forget_credentials() -> None:
+    """Drop the cached secret and the last login: after this no memory of the container holds them."""
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    _last_login.clear()
 
 
 def decode_json(text: str) -> Any:
@@ -260,9 +280,7 @@ def reset_engine() -> None:
     get_engine.cache_clear()
     _get_sessionmaker.cache_clear()
     get_settings.cache_clear()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    forget_credentials()
 
 
 def sqlstate(error: BaseException) -> str | None:

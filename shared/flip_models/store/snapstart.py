@@ -65,7 +65,7 @@ def before_snapshot() -> None:
     finally:
         if db.get_engine.cache_info().currsize:
             db.get_engine().dispose()
-        _forget_secret()
+        db.forget_credentials()  # the engine itself holds no password (store/db.py)
 
 
 def after_restore() -> None:
@@ -75,10 +75,8 @@ def after_restore() -> None:
 
     if db.get_engine.cache_info().currsize:
         db.get_engine().dispose(close=False)
-    _forget_secret()
-
-
-def _forget_secret() -> None:
+    # The secret as it is now (a rotation while the snapshot waited); the last login stays as the
+    # fallback while Secrets Manager is out of reach (empty in a restored copy: dropped before it).
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()  # type: ignore[no-untyped-call]
