@@ -1,4 +1,5 @@
-"""Test data builders: small, explicit rows committed to the test database."""
+"""Test data builders: small, explicit rows committed to the test database, shaped as flip-api writes
+them (every NOT NULL column of FLIP's schema set: ids, timestamps, flags; SPEC §2)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from flip_models.enums import FLBackend, JobStatus, ModelAuditAction, ModelStatus, NetStatus, ProjectStatus
+from flip_models.enums import (
+    FileUploadStatus,
+    FLBackend,
+    JobStatus,
+    ModelAuditAction,
+    ModelStatus,
+    NetStatus,
+    ProjectStatus,
+    StatusAuditAction,
+    TrustApprovalStatus,
+)
 from flip_models.store.tables import (
     FLJob,
     FLJobTrust,
@@ -20,6 +31,7 @@ from flip_models.store.tables import (
     FLScheduler,
     Model,
     ModelsAudit,
+    ModelStatusAudit,
     ModelTrustIntersect,
     Project,
     ProjectTrustIntersect,
@@ -81,7 +93,10 @@ class Given:
         )
         self._commit(project)
         self._commit(
-            *[ProjectTrustIntersect(project_id=project.id, trust_id=t.id, approved=True) for t in trusts],
+            *[
+                ProjectTrustIntersect(project_id=project.id, trust_id=t.id, status=TrustApprovalStatus.APPROVED)
+                for t in trusts
+            ],
             *[ProjectUserAccess(project_id=project.id, user_id=user_id) for user_id in access],
         )
         return project
@@ -109,7 +124,7 @@ class Given:
         if created is not None:
             model.creation_timestamp = created
         self._commit(model)
-        self._commit(*[ModelTrustIntersect(model_id=model.id, trust_id=t.id) for t in trusts])
+        self._commit(*[ModelTrustIntersect(id=uuid.uuid4(), model_id=model.id, trust_id=t.id) for t in trusts])
         return model
 
     def job(
@@ -135,14 +150,19 @@ class Given:
         return row
 
     def query(self, project: Project, name: str, text: str, *, created: datetime | None = None) -> Query:
-        row = Query(id=uuid.uuid4(), name=name, query=text, project_id=project.id)
+        row = Query(id=uuid.uuid4(), name=name, query=text, project_id=project.id, created_by=project.owner_id)
         if created is not None:
             row.created = created
         self._commit(row)
         return row
 
     def uploaded_file(
-        self, model: Model, name: str, *, status: str = "COMPLETED", size: float | None = 1024.0
+        self,
+        model: Model,
+        name: str,
+        *,
+        status: FileUploadStatus = FileUploadStatus.COMPLETED,
+        size: float = 1024.0,
     ) -> UploadedFile:
         row = UploadedFile(
             id=uuid.uuid4(), name=name, status=status, size=size, type="text/plain", model_id=model.id
@@ -190,12 +210,18 @@ class Given:
     def audit(
         self,
         model: Model,
-        action: ModelAuditAction,
+        action: ModelAuditAction | StatusAuditAction,
         *,
         at: datetime | None = None,
         user_id: uuid.UUID | None = None,
-    ) -> ModelsAudit:
-        row = ModelsAudit(model_id=model.id, action=action, user_id=user_id)
+    ) -> ModelsAudit | ModelStatusAudit:
+        """An audit row where the service keeps it: FLIP's actions in ``models_audit``, the others
+        in ``model_status_audit``."""
+        row: ModelsAudit | ModelStatusAudit
+        if isinstance(action, StatusAuditAction):
+            row = ModelStatusAudit(model_id=model.id, action=action, user_id=user_id)
+        else:
+            row = ModelsAudit(model_id=model.id, action=action, user_id=user_id)
         if at is not None:
             row.audit_date = at
         self._commit(row)
@@ -230,4 +256,5 @@ class Given:
         return row
 
     def trust_for_project(self, project: Project, trust: Trust, *, approved: bool) -> None:
-        self._commit(ProjectTrustIntersect(project_id=project.id, trust_id=trust.id, approved=approved))
+        status = TrustApprovalStatus.APPROVED if approved else TrustApprovalStatus.PENDING
+        self._commit(ProjectTrustIntersect(project_id=project.id, trust_id=trust.id, status=status))

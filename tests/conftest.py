@@ -1,9 +1,12 @@
 """Shared fixtures: one fresh PostgreSQL database per test run, migrated once; each test isolated.
 
 The server is the real one on ``FLIP_TEST_PG`` (default 127.0.0.1:5432, trust auth). The run's
-database is created here, migrated with Alembic (the production path) and dropped at the end. After
-each test that used the database every table is truncated, so tests see only their own rows
-whatever their sessions committed (handlers commit for real).
+database is created here, migrated with Alembic (the production path) and dropped at the end. Its
+kind is ``FLIP_TEST_SCHEMA``: ``service`` (default), an empty database the service's migrations
+build; ``flip``, FLIP's database built from ``flip_head.sql`` and then migrated (SPEC §2: every
+database tier runs on both; ``make test`` runs the second in parallel). After each test that used
+the database every table is truncated, so tests see only their own rows whatever their sessions
+committed (handlers commit for real).
 """
 
 from __future__ import annotations
@@ -18,17 +21,23 @@ from moto import mock_aws
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from flip_local.databases import migrated_database
+from flip_local.databases import FLIP_HEAD_SQL, migrated_database
 from flip_models.fl import dead_letters
 from flip_models.store import db
 from flip_models.store.settings import Settings
-from flip_models.store.tables import Base
+from flip_models.store.tables import FLIP_TABLES, OWN_TABLES
 from tests.builders import Given
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 ADMIN_URL = os.environ.get("FLIP_TEST_PG", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
+#: The kind of database this run's tests use (module docstring).
+TEST_SCHEMA = os.environ.get("FLIP_TEST_SCHEMA", "service")
+if TEST_SCHEMA not in ("service", "flip"):
+    raise RuntimeError(f"FLIP_TEST_SCHEMA must be 'service' or 'flip', not {TEST_SCHEMA!r}")
+#: The tables a test may fill (the install record stays).
+TEST_TABLES = sorted((FLIP_TABLES | OWN_TABLES) - {"model_service_install"})
 
 # Lambda-like environment for everything the tests import: no real AWS, no X-Ray daemon.
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
@@ -43,7 +52,8 @@ os.environ.setdefault("POWERTOOLS_DEV", "false")
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A database of this test run's own, migrated to head; its URL is also ``DATABASE_URL``."""
-    with migrated_database(ADMIN_URL, "flip_test") as rendered:
+    flip_sql = FLIP_HEAD_SQL if TEST_SCHEMA == "flip" else None
+    with migrated_database(ADMIN_URL, f"flip_test_{TEST_SCHEMA}", flip_sql) as rendered:
         previous = os.environ.get("DATABASE_URL")
         os.environ["DATABASE_URL"] = rendered
         db.reset_engine()
@@ -70,7 +80,7 @@ def engine(_session_engine: Engine) -> Iterator[Engine]:
     """The test run's engine; every table is emptied after the test."""
     yield _session_engine
     db.reset_engine()  # handlers may have opened the container engine: release its connection
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{table}"' for table in TEST_TABLES)
     with _session_engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
 

@@ -1,4 +1,5 @@
-"""Enumerations of the FLIP data model, stored in PostgreSQL as their upper-case names."""
+"""Enumerations of the FLIP data model: FLIP's native enum types (member names as stored), and the
+service's own ``StatusAuditAction``."""
 
 from __future__ import annotations
 
@@ -25,14 +26,41 @@ class ModelStatus(StrEnum):
 
 
 class ModelAuditAction(StrEnum):
-    EDIT = "EDIT"
+    """FLIP's ``modelauditaction``: the actions ``models_audit`` can hold (SPEC §2)."""
+
     DELETE = "DELETE"
+    EDIT = "EDIT"
     PREPARED = "PREPARED"
     RUNNING = "RUNNING"
     RESULTS_UPLOADED = "RESULTS_UPLOADED"
-    RESULTS_UPLOAD_FAILED = "RESULTS_UPLOAD_FAILED"
-    ERROR = "ERROR"
+
+
+class StatusAuditAction(StrEnum):
+    """The audited statuses FLIP's enum cannot hold: kept in the service's ``model_status_audit``."""
+
     STOPPED = "STOPPED"
+    ERROR = "ERROR"
+    RESULTS_UPLOAD_FAILED = "RESULTS_UPLOAD_FAILED"
+
+
+class TrustApprovalStatus(StrEnum):
+    """FLIP's ``trustapprovalstatus``: a trust's decision on a project (approved = ``APPROVED``)."""
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+
+
+class DecisionMaker(StrEnum):
+    HUB = "HUB"
+    SITE = "SITE"
+
+
+class FileUploadStatus(StrEnum):
+    SCANNING = "SCANNING"
+    COMPLETED = "COMPLETED"
+    ERROR = "ERROR"
+    INFECTED = "INFECTED"
 
 
 class ProjectStatus(StrEnum):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from flip_models.core.access import ProjectFacts
 from flip_models.core.schemas import CreateModelRequest
-from flip_models.enums import ModelStatus, ProjectStatus, TrustIntersectStatus
+from flip_models.enums import ModelStatus, ProjectStatus, TrustApprovalStatus, TrustIntersectStatus
 from flip_models.errors import InvalidError
 from flip_models.store.tables import Model, ModelTrustIntersect, ProjectTrustIntersect
 
@@ -23,8 +23,9 @@ def create_model(
 ) -> uuid.UUID:
     """A new ``PENDING`` model with one ``PENDING`` trust row per approved trust of its project.
 
-    The project must be ``APPROVED`` and have at least one approved trust (else InvalidError on
-    ``projectId``). Like FLIP, creating a model writes no audit row.
+    The project must be ``APPROVED`` and have at least one approved trust (``status = 'APPROVED'``,
+    else InvalidError on ``projectId``). Like FLIP, creating a model writes no audit row; its id and
+    creation time are set here, as flip-api sets them.
     """
     if project.status != ProjectStatus.APPROVED:
         raise InvalidError(
@@ -33,7 +34,11 @@ def create_model(
         )
     trust_ids = session.scalars(
         select(ProjectTrustIntersect.trust_id)
-        .where(ProjectTrustIntersect.project_id == project.project_id, ProjectTrustIntersect.approved)
+        .where(
+            ProjectTrustIntersect.project_id == project.project_id,
+            ProjectTrustIntersect.status == TrustApprovalStatus.APPROVED,
+            ProjectTrustIntersect.trust_id.is_not(None),
+        )
         .distinct()
         .order_by(ProjectTrustIntersect.trust_id)
     ).all()
@@ -50,7 +55,9 @@ def create_model(
     session.add(model)
     session.flush()
     session.add_all(
-        ModelTrustIntersect(model_id=model.id, trust_id=trust_id, status=TrustIntersectStatus.PENDING)
+        ModelTrustIntersect(
+            id=uuid.uuid4(), model_id=model.id, trust_id=trust_id, status=TrustIntersectStatus.PENDING
+        )
         for trust_id in trust_ids
     )
     session.flush()

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flip_models.enums import ModelAuditAction, ModelStatus
+from flip_models.enums import ModelAuditAction, ModelStatus, StatusAuditAction
 from flip_models.errors import ConflictError
 
-#: Status → audit action written on a real change to that status.
-STATUS_AUDIT_ACTIONS: Mapping[ModelStatus, ModelAuditAction] = {
+#: Status → audit action written on a real change to that status (SPEC §2): FLIP's actions go to
+#: ``models_audit``, the statuses FLIP's enum cannot hold to the service's ``model_status_audit``.
+STATUS_AUDIT_ACTIONS: Mapping[ModelStatus, ModelAuditAction | StatusAuditAction] = {
     ModelStatus.PREPARED: ModelAuditAction.PREPARED,
     ModelStatus.RUNNING: ModelAuditAction.RUNNING,
     ModelStatus.RESULTS_UPLOADED: ModelAuditAction.RESULTS_UPLOADED,
-    ModelStatus.RESULTS_UPLOAD_FAILED: ModelAuditAction.RESULTS_UPLOAD_FAILED,
-    ModelStatus.ERROR: ModelAuditAction.ERROR,
-    ModelStatus.STOPPED: ModelAuditAction.STOPPED,
+    ModelStatus.RESULTS_UPLOAD_FAILED: StatusAuditAction.RESULTS_UPLOAD_FAILED,
+    ModelStatus.ERROR: StatusAuditAction.ERROR,
+    ModelStatus.STOPPED: StatusAuditAction.STOPPED,
 }
 
 #: Statuses that end a run and release the FL scheduler.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from flip_models.core.status import (
@@ -23,9 +23,10 @@ from flip_models.core.status import (
     is_person_change,
     is_transition_allowed,
 )
-from flip_models.enums import JobStatus, ModelStatus, NetStatus
+from flip_models.enums import JobStatus, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.errors import InvalidError, NotFoundError
-from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, Trust
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, ModelStatusAudit, Trust
+from flip_models.store.tables.base import utc_now
 
 
 def lock_model(model_id: uuid.UUID, session: Session) -> Model | None:
@@ -64,7 +65,9 @@ def transition(
         return current
     model.status = new
     action = STATUS_AUDIT_ACTIONS.get(new)
-    if action is not None:
+    if isinstance(action, StatusAuditAction):
+        session.add(ModelStatusAudit(model_id=model.id, action=action, user_id=user_id))
+    elif action is not None:
         session.add(ModelsAudit(model_id=model.id, action=action, user_id=user_id))
     if new in TERMINAL_STATUSES:
         release_scheduler_for_model(model.id, session)
@@ -133,7 +136,7 @@ def release_scheduler_for_model(model_id: uuid.UUID, session: Session) -> None:
         return
     if job.status != JobStatus.COMPLETED:  # an earlier run's job keeps the time it really ended
         job.status = JobStatus.COMPLETED
-        job.completed = func.now()
+        job.completed = utc_now()
     session.execute(
         update(FLScheduler)
         .where(FLScheduler.job_id == job.id)
@@ -161,7 +164,6 @@ def add_log(
     event_type: str | None = None,
     global_round: int | None = None,
     details: dict[str, Any] | None = None,
-    message_id: str | None = None,
 ) -> FLLogs:
     """Insert one ``fl_logs`` row, as SPEC §3 names it: ``trust`` is the :class:`Trust` that
     ``resolve_trust_from_fl_client_name`` returns (None = a hub row).
@@ -180,7 +182,6 @@ def add_log(
             event_type=event_type,
             global_round=global_round,
             details=details,
-            message_id=message_id,
         )
         if transaction is None:
             session.commit()

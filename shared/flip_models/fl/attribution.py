@@ -2,9 +2,11 @@
 
 The batch goes to PostgreSQL as one JSON parameter (``json_to_recordset``). The statement resolves
 each message's model and FL client slot (through ``fl_kit_slot.assigned_to_trust_id``, never a
-display name) and whether that trust belongs to the model, inserts the attributable rows with
-``ON CONFLICT (model_id, message_id) DO NOTHING``, and returns per message what it found and
-whether its row is new. What to do with a message that is *not* attributable (reject it, or keep a
+display name) and whether that trust belongs to the model, records the attributable messages' keys
+in the service's key table (``fl_log_message``, ``fl_metric_message``) with ``ON CONFLICT
+(model_id, message_id) DO NOTHING``, inserts into FLIP's table the rows of the keys new now (ids set
+by the statement), and returns per message what it found and whether its row is new. Key and row are
+written by one statement, so neither exists without the other; FLIP's table takes no column of ours. What to do with a message that is *not* attributable (reject it, or keep a
 failed client's text as a model-level row) is decided by the caller, in Python (SPEC §5), as is
 reading the row a key had already (a redelivery or a reused ``event_id``), in the rare batch that
 has one: joined back here, that lookup sat on the happy path, and the plan PostgreSQL kept for the
@@ -31,7 +33,8 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection
 
 from flip_models.store.db import NAMED_STATEMENTS
-from flip_models.store.tables import FLLogs, FLMetrics
+from flip_models.store.tables import FLLogMessage, FLLogs, FLMetricMessage, FLMetrics
+from flip_models.store.tables.base import UtcDateTime
 
 _POSTGRESQL = PGDialect()  # type: ignore[no-untyped-call]
 #: Key of the prepared statements in a pooled connection's ``info``.
@@ -50,52 +53,95 @@ class Attribution:
 
 @dataclass(frozen=True)
 class BatchInsert:
-    """The attribute-and-insert statement of one table; ``hub_rows``: rows without a client allowed."""
+    """The attribute-and-insert statement of one table and its key table; ``hub_rows``: rows without
+    a client allowed."""
 
     table: Table
+    key_table: Table
     data_columns: tuple[str, ...]
     hub_rows: bool
     sql: str = field(init=False, repr=False, compare=False)
     unnamed: TextClause = field(init=False, repr=False, compare=False)
+    kept_sql: TextClause = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sql", self._build())
         object.__setattr__(self, "unnamed", text(self.sql))
+        object.__setattr__(self, "kept_sql", text(self._build_kept()))
+
+    def _fields(self) -> str:
+        """The recordset's data fields, typed as the table's columns; a timestamp is read as
+        ``timestamptz`` (the JSON holds ISO times with their offset) and stored in the column's kind
+        (naive UTC at FLIP's head: the session's time zone is UTC)."""
+        types = {
+            name: "timestamptz"
+            if isinstance(self.table.c[name].type, UtcDateTime)
+            else self.table.c[name].type.compile(dialect=_POSTGRESQL)
+            for name in self.data_columns
+        }
+        return ", ".join(f"{name} {type_}" for name, type_ in types.items())
+
+    def _inserts(self, keyed_where: str) -> str:
+        """The two writes every statement shares: the keys new now, then the rows of those keys."""
+        data = ", ".join(f"batch.{name}" for name in self.data_columns)
+        return f"""
+            keyed AS (
+                INSERT INTO {self.key_table.name} (model_id, message_id, row_id, message_digest)
+                SELECT model_id, message_id, row_id, message_digest FROM batch WHERE {keyed_where}
+                ON CONFLICT (model_id, message_id) DO NOTHING
+                RETURNING model_id, message_id, row_id
+            ), inserted AS (
+                INSERT INTO {self.table.name} (id, model_id, trust, fl_client_name, {", ".join(self.data_columns)})
+                SELECT batch.row_id, batch.model_id, batch.trust, batch.fl_client_name, {data}
+                FROM batch JOIN keyed ON keyed.row_id = batch.row_id
+            )
+        """  # noqa: S608 (names from the table definitions)
 
     def _build(self) -> str:
         """``seq, model_found, client_resolved, trust_in_model, inserted`` for every message.
 
-        The names and types come from the table; the data is the one parameter, ``:batch``.
+        The names and types come from the tables; the data is the one parameter, ``:batch``.
         """
-        table = self.table.name
-        types = {name: self.table.c[name].type.compile(dialect=_POSTGRESQL) for name in self.data_columns}
-        data = ", ".join(self.data_columns)
-        fields = ", ".join(f"{name} {type_}" for name, type_ in types.items())
         attributable = "(fl_client_name IS NULL OR trust_in_model)" if self.hub_rows else "trust_in_model"
         sql = f"""
             WITH batch AS (
-                SELECT b.*, m.id IS NOT NULL AS model_found, s.assigned_to_trust_id AS trust,
+                SELECT b.*, gen_random_uuid() AS row_id, m.id IS NOT NULL AS model_found,
+                       s.assigned_to_trust_id AS trust,
                        EXISTS (SELECT FROM model_trust_intersect t
                                WHERE t.model_id = b.model_id AND t.trust_id = s.assigned_to_trust_id)
                        AS trust_in_model
                 FROM json_to_recordset(CAST(:batch AS json))
-                     AS b(seq integer, model_id uuid, fl_client_name text, {fields})
+                     AS b(seq integer, model_id uuid, fl_client_name text, message_id text,
+                          message_digest text, {self._fields()})
                 LEFT JOIN model m ON m.id = b.model_id
                 LEFT JOIN fl_kit_slot s ON s.slot_name = b.fl_client_name
-            ), inserted AS (
-                INSERT INTO {table} (model_id, trust, fl_client_name, {data})
-                SELECT model_id, trust, fl_client_name, {data} FROM batch
-                WHERE model_found AND {attributable}
-                ON CONFLICT (model_id, message_id) DO NOTHING
-                RETURNING model_id, message_id
-            )
+            ), {self._inserts(f"model_found AND {attributable}")}
             SELECT batch.seq, batch.model_found, batch.trust IS NOT NULL, batch.trust_in_model,
-                   inserted.message_id IS NOT NULL
-            FROM batch
-            LEFT JOIN inserted
-                 ON inserted.model_id = batch.model_id AND inserted.message_id = batch.message_id
+                   keyed.row_id IS NOT NULL
+            FROM batch LEFT JOIN keyed ON keyed.row_id = batch.row_id
         """  # noqa: S608 (names and types from the table definition; the data is the one bound parameter)
         return " ".join(sql.split())
+
+    def _build_kept(self) -> str:
+        """Rows inserted as given (``trust`` included: a model-level row keeps it NULL), each with
+        its key; returns the (model, key) of the rows written now."""
+        sql = f"""
+            WITH batch AS (
+                SELECT b.*, gen_random_uuid() AS row_id
+                FROM json_to_recordset(CAST(:batch AS json))
+                     AS b(model_id uuid, trust uuid, fl_client_name text, message_id text,
+                          message_digest text, {self._fields()})
+            ), {self._inserts("true")}
+            SELECT model_id, message_id FROM keyed
+        """  # noqa: S608 (names and types from the table definition; the data is the one bound parameter)
+        return " ".join(sql.split())
+
+    def insert_kept(self, rows: Sequence[Mapping[str, Any]], connection: Connection) -> set[tuple[Any, str]]:
+        """Insert ``rows`` (JSON-ready, with ``trust``) as they are, each under its key unless the key
+        has a row already; the (model id, key) of the rows written now. One unnamed statement: rows
+        are kept only in the rare batch with a failed text from an unattributable client."""
+        batch = json.dumps(list(rows), separators=(",", ":"))
+        return {(model_id, key) for model_id, key in connection.execute(self.kept_sql, {"batch": batch})}
 
     def run(self, rows: Sequence[Mapping[str, Any]], connection: Connection) -> list[Attribution]:
         """Attribute and insert ``rows`` (JSON-ready: ``model_id``, ``fl_client_name`` and the data
@@ -145,12 +191,14 @@ class BatchInsert:
 #: Log rows: a hub row has no FL client.
 LOG_ROWS = BatchInsert(
     FLLogs.__table__,  # type: ignore[arg-type]
-    ("log_date", "success", "log", "event_type", "global_round", "details", "message_id", "message_digest"),
+    FLLogMessage.__table__,  # type: ignore[arg-type]
+    ("log_date", "success", "log", "event_type", "global_round", "details"),
     hub_rows=True,
 )
 #: Metric rows: every metric belongs to a trust of the model.
 METRIC_ROWS = BatchInsert(
     FLMetrics.__table__,  # type: ignore[arg-type]
-    ("global_round", "label", "result", "x_label", "x_value", "timestamp", "message_id", "message_digest"),
+    FLMetricMessage.__table__,  # type: ignore[arg-type]
+    ("global_round", "label", "result", "x_label", "x_value", "timestamp"),
     hub_rows=False,
 )

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
@@ -139,8 +138,8 @@ def _unattributed_log(item: Item[FLLogMessage], rejected: Rejected) -> dict[str,
     if not (unattributable and message.log is not None and not message.success):
         return None
     return {
-        "model_id": message.model_id,
-        "log_date": item.sent_at,
+        "model_id": str(message.model_id),
+        "log_date": item.sent_at.isoformat(),
         "success": message.success,
         "trust": None,
         "fl_client_name": message.fl_client_name,
@@ -270,13 +269,13 @@ def _apply_distinct(
             outcomes[item.message_id] = rejected
         else:
             kept.append((item, kept_row))
-    written, already = _insert_kept(kind.rows.table, kept, session, isolate, outcomes)
+    written, already = _insert_kept(kind.rows, kept, session, isolate, outcomes)
     for item in written:
         outcomes[item.message_id] = Applied()
         applied[item.identity] = item.digest
     taken.extend(already)
     if taken:
-        stored = _stored_digests(kind.rows.table, [item.identity for item in taken], session)
+        stored = _stored_digests(kind.rows.key_table, [item.identity for item in taken], session)
         for item in taken:
             if item.identity in stored:
                 outcomes[item.message_id] = key_applied_before(item, stored[item.identity])
@@ -293,13 +292,13 @@ def _run_alone(rows: BatchInsert, row: dict[str, Any], session: Session) -> Attr
 
 
 def _insert_kept(
-    table: Table,
+    rows_of: BatchInsert,
     rows: Sequence[tuple[Item[M], dict[str, Any]]],
     session: Session,
     isolate: bool,
     outcomes: dict[str, Outcome],
 ) -> tuple[list[Item[M]], list[Item[M]]]:
-    """Insert the kept rows with ``ON CONFLICT (model_id, message_id) DO NOTHING``: one statement,
+    """Insert the kept rows, each unless its key has a row already: one statement,
     or, with ``isolate``, one per row in its own savepoint. Returns the items written now and those
     whose key had a row already; a row the database refuses is rejected (into ``outcomes``)."""
     if not rows:
@@ -308,14 +307,14 @@ def _insert_kept(
         inserted: set[Identity] = set()
         for item, row in rows:
             try:
-                inserted |= _insert_alone(table, row, session)
+                inserted |= _insert_alone(rows_of, row, session)
             except db.DatabaseError as error:
                 outcomes[item.message_id] = Rejected(
                     truncate(f"database refused the row: {error.message}"), RejectionKind.DATABASE_REJECTED
                 )
     else:
-        with _refusal_isolates(table):
-            inserted = _insert(table, [row for _, row in rows], session)
+        with _refusal_isolates(rows_of.table):
+            inserted = _insert(rows_of, [row for _, row in rows], session)
     settled = [item for item, _ in rows if item.message_id not in outcomes]
     return (
         [item for item in settled if item.identity in inserted],
@@ -323,20 +322,13 @@ def _insert_kept(
     )
 
 
-def _insert(table: Table, rows: list[dict[str, Any]], session: Session) -> set[Identity]:
-    """The (model, key) of the rows inserted now. The rows go as executemany parameters: SQLAlchemy sends them
-    as one multi-row ``INSERT … RETURNING`` (insertmanyvalues) from a statement compiled once per
-    table, where ``.values(rows)`` would compile a new statement for every batch."""
-    statement = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["model_id", "message_id"])
-        .returning(table.c.model_id, table.c.message_id)
-    )
-    return {(model_id, key) for model_id, key in session.connection().execute(statement, rows)}
+def _insert(rows_of: BatchInsert, rows: list[dict[str, Any]], session: Session) -> set[Identity]:
+    """The (model, key) of the rows inserted now (:meth:`BatchInsert.insert_kept`)."""
+    return rows_of.insert_kept(rows, session.connection())
 
 
-def _insert_alone(table: Table, row: dict[str, Any], session: Session) -> set[Identity]:
-    return _in_savepoint(session, lambda: _insert(table, [row], session))
+def _insert_alone(rows_of: BatchInsert, row: dict[str, Any], session: Session) -> set[Identity]:
+    return _in_savepoint(session, lambda: _insert(rows_of, [row], session))
 
 
 def _stored_digests(table: Table, keys: Sequence[Identity], session: Session) -> dict[Identity, str | None]:

@@ -32,7 +32,8 @@ from flip_models.enums import ModelStatus
 from flip_models.errors import FlipError
 from flip_models.observability import logger, metrics
 from flip_models.store.db import DatabaseError, session_scope
-from flip_models.store.tables import FLJob, FLLogs, FLMetrics, Model, ModelsAudit
+from flip_models.store.tables import FLJob, FLLogs, FLMetrics, Model, ModelsAudit, ModelStatusAudit
+from flip_models.store.tables.base import utc_now
 
 
 def explanation(silent_minutes: int) -> str:
@@ -45,7 +46,8 @@ def last_sign_of_life() -> ColumnElement[datetime]:
 
     Each subquery is one short index scan: ``fl_logs (model_id, log_date, id)`` and ``fl_metrics
     (model_id, timestamp)`` read backwards for their newest row, ``models_audit (model_id, action,
-    audit_date)`` and ``fl_job (model_id, created)`` for the model's few audit rows and jobs.
+    audit_date)``, ``model_status_audit (model_id, audit_date)`` and ``fl_job (model_id, created)``
+    for the model's few audit rows and jobs. A row without a date (other writers) is no sign of life.
     """
     newest_log = select(func.max(FLLogs.log_date)).where(FLLogs.model_id == Model.id).scalar_subquery()
     newest_metric = (
@@ -54,6 +56,11 @@ def last_sign_of_life() -> ColumnElement[datetime]:
     newest_audit = (
         select(func.max(ModelsAudit.audit_date)).where(ModelsAudit.model_id == Model.id).scalar_subquery()
     )
+    newest_status_audit = (
+        select(func.max(ModelStatusAudit.audit_date))
+        .where(ModelStatusAudit.model_id == Model.id)
+        .scalar_subquery()
+    )
     newest_job = (
         select(func.coalesce(FLJob.started, FLJob.created))
         .where(FLJob.model_id == Model.id)
@@ -61,8 +68,8 @@ def last_sign_of_life() -> ColumnElement[datetime]:
         .limit(1)
         .scalar_subquery()
     )
-    # GREATEST skips NULLs (a model without metrics, say); it is NULL only when all four are.
-    signs = func.greatest(newest_log, newest_metric, newest_audit, newest_job)
+    # GREATEST skips NULLs (a model without metrics, say); it is NULL only when all five are.
+    signs = func.greatest(newest_log, newest_metric, newest_audit, newest_status_audit, newest_job)
     return func.coalesce(signs, Model.creation_timestamp)
 
 
@@ -115,13 +122,13 @@ def fail_stale_run(model_id: uuid.UUID, stale_after_minutes: int, session: Sessi
         return None
     if transition(model, ModelStatus.ERROR, session) != ModelStatus.ERROR:
         return None  # cannot happen from an active status; the explanation never goes alone
-    # clock_timestamp(): after the ERROR line (stamped now(), the transaction's start) in the feed.
+    # Stamped after the ERROR line (stamped when it was added), so it follows it in the feed.
     insert_log(
         session,
         model_id=model_id,
         log=explanation(int(row.silent_minutes)),
         success=False,
-        log_date=func.clock_timestamp(),
+        log_date=utc_now(),
     )
     return StaleRun(model_id, row.last_seen, int(row.silent_minutes))
 

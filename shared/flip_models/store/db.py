@@ -114,8 +114,8 @@ def _botocore_code(error: BaseException) -> str:
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:
-    """pg8000 connection arguments: timeout, application name, the session's server-side limits and
-    TLS, required or off.
+    """pg8000 connection arguments: timeout, application name, the session's time zone (UTC), its
+    server-side limits and TLS, required or off.
 
     The limits (``statement_timeout``, ``lock_timeout``, ``idle_in_transaction_session_timeout``,
     SPEC §6) travel in the startup packet, so they cost no round trip, not even at connect: a
@@ -131,6 +131,9 @@ def connect_args(settings: Settings) -> dict[str, Any]:
         "timeout": settings.db_timeout_seconds,
         "application_name": APPLICATION_NAME,
         "startup_params": {
+            # FLIP's timestamps are naive, holding UTC: every conversion between them and now() or
+            # an ISO time with an offset goes through the session's time zone (SPEC §2).
+            "TimeZone": "UTC",
             "statement_timeout": _milliseconds(settings.db_statement_timeout_seconds),
             "lock_timeout": _milliseconds(settings.db_lock_timeout_seconds),
             "idle_in_transaction_session_timeout": _milliseconds(

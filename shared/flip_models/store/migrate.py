@@ -1,15 +1,24 @@
-"""Apply or roll back the Alembic migrations of the FLIP schema on a given engine."""
+"""Apply, check or roll back the service's Alembic migrations on a given engine (SPEC §2).
+
+The service's track (its own version table) adopts FLIP's schema where FLIP's migrations built it,
+or creates it on an empty database, then adds only the service's own objects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Final
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+from flip_models.store import flip_schema
+from flip_models.store.tables.base import OWN_INDEX_PREFIX
 
 #: The server-side limits of a migration's session, in place of the service's (SPEC §6: below the
 #: function's timeout, here the migrate function's 300 s). Building an index on a populated table,
@@ -63,8 +72,76 @@ def _migration_limits(connection: Connection) -> Iterator[None]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The service's revision (its own version table), None before its first migration."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return _current_revision(connection)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table": flip_schema.VERSION_TABLE})
+    return context.get_current_revision()
+
+
+@dataclass(frozen=True)
+class SchemaCheck:
+    """What ``flip-models migrate --check`` reports: FLIP's revision, the service's, every problem
+    that would stop the migration (each names the missing piece), and what a migration would create."""
+
+    flip_revision: str | None
+    service_revision: str | None
+    service_head: str
+    problems: list[str] = field(default_factory=list)
+    would_create: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"FLIP revision: {self.flip_revision or 'none (empty database)'}"
+            + ("" if self.flip_revision in (None, flip_schema.FLIP_HEAD) else
+               f" (the service is built against {flip_schema.FLIP_HEAD})"),
+            f"service revision: {self.service_revision or 'none'} (head {self.service_head})",
+        ]
+        lines += [f"would create: {item}" for item in self.would_create] or ["would create: nothing"]
+        lines += [f"problem: {problem}" for problem in self.problems]
+        lines.append("ok" if self.ok else f"{len(self.problems)} problem(s): the migration would fail")
+        return lines
+
+
+def check(engine: Engine) -> SchemaCheck:
+    """Read-only: is this database one the service can migrate, and what would migrating create?"""
+    from flip_models.store.tables import FLIP_TABLES, OWN_TABLES, Base
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    with engine.connect() as connection:
+        found = flip_schema.find_database(connection)
+        revision = _current_revision(connection)
+        problems: list[str] = []
+        reason = flip_schema.refusal(found)
+        if reason is not None:
+            problems.append(reason)
+        elif not found.empty:
+            problems += flip_schema.compatibility_problems(connection)
+        would_create: list[str] = []
+        if found.empty:
+            would_create.append(f"FLIP's schema at {flip_schema.FLIP_HEAD} (the database is empty)")
+        existing = inspect(connection)
+        tables = set(existing.get_table_names())
+        for table in Base.metadata.sorted_tables:
+            if table.name in OWN_TABLES and table.name not in tables:
+                would_create.append(f"table {table.name}")
+            if table.name in FLIP_TABLES:
+                present = {index["name"] for index in existing.get_indexes(table.name)} if table.name in tables else set()
+                would_create += [
+                    f"index {index.name} on {table.name}"
+                    for index in sorted(table.indexes, key=lambda index: str(index.name))
+                    if str(index.name).startswith(OWN_INDEX_PREFIX) and index.name not in present
+                ]
+        connection.rollback()
+    return SchemaCheck(found.flip_revision, revision, head, problems, would_create)
 
 
 def upgrade_database() -> str | None:

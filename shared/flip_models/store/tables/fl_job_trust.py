@@ -1,4 +1,4 @@
-"""The ``fl_job_trust`` table (SPEC §2)."""
+"""The ``fl_job_trust`` table (FLIP's, SPEC §2)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
-"""The ``fl_kit_slot`` table (SPEC §2)."""
+"""The ``fl_kit_slot`` table (FLIP's, SPEC §2)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, Text
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flip_models.store.tables.base import Base
+from flip_models.store.tables.base import Base, timestamp
 from flip_models.store.tables.trust import Trust
 
 
@@ -17,9 +17,7 @@ class FLKitSlot(Base):
 
     __tablename__ = "fl_kit_slot"
 
-    slot_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    slot_name: Mapped[str] = mapped_column(String, primary_key=True)
     slot_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    assigned_to_trust_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey(Trust.id, ondelete="SET NULL"), index=True
-    )
-    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_to_trust_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Trust.id), index=True)
+    assigned_at: Mapped[datetime | None] = timestamp(nullable=True, stamped=False)

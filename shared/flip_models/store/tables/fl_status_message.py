@@ -1,4 +1,4 @@
-"""The ``fl_status_message`` table (SPEC §2)."""
+"""The service's ``fl_status_message`` table (SPEC §2, the service's own objects)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flip_models.enums import ModelStatus
-from flip_models.store.tables.base import Base, created_at, text_enum
+from flip_models.store.tables.base import Base, text_enum, timestamp
 from flip_models.store.tables.model import Model
 
 
@@ -25,4 +25,4 @@ class ReceivedStatusMessage(Base):
     message_id: Mapped[str] = mapped_column(Text, primary_key=True)
     status: Mapped[ModelStatus] = mapped_column(text_enum(ModelStatus, "requested_status"), nullable=False)
     result_status: Mapped[ModelStatus | None] = mapped_column(text_enum(ModelStatus, "result_status"))
-    received_at: Mapped[datetime] = created_at()
+    received_at: Mapped[datetime] = timestamp()

@@ -1,4 +1,4 @@
-"""The ``model`` table (SPEC §2)."""
+"""The ``model`` table (FLIP's, SPEC §2)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flip_models.enums import ModelStatus
-from flip_models.store.tables.base import Base, created_at, text_enum, uuid_pk
+from flip_models.store.tables.base import Base, flip_enum, timestamp, uuid_pk
 from flip_models.store.tables.projects import Project
 
 
 class Model(Base):
+    """A model. ``project_id`` may be NULL in FLIP's schema: every read tolerates a model without one."""
+
     __tablename__ = "model"
-    __table_args__ = (Index("ix_model_creation_timestamp_id", "creation_timestamp", "id"),)
+    __table_args__ = (
+        Index("flip_models_model_creation_timestamp_id", "creation_timestamp", "id"),
+        Index("flip_models_model_project_id", "project_id"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    name: Mapped[str] = mapped_column(String(75), nullable=False)
-    description: Mapped[str] = mapped_column(String(250), nullable=False, default="", server_default="")
+    name: Mapped[str] = mapped_column(String, nullable=False)
+    description: Mapped[str] = mapped_column(String, nullable=False, default="")
     status: Mapped[ModelStatus] = mapped_column(
-        text_enum(ModelStatus, "model_status"),
-        nullable=False,
-        default=ModelStatus.PENDING,
-        server_default=ModelStatus.PENDING.name,
+        flip_enum(ModelStatus, "modelstatus"), nullable=False, default=ModelStatus.PENDING
     )
-    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Project.id), nullable=False, index=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Project.id))
     owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    creation_timestamp: Mapped[datetime] = created_at()
+    creation_timestamp: Mapped[datetime] = timestamp()
