@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flip_models.enums import (
@@ -25,7 +26,9 @@ from flip_models.store.tables import (
     FLJob,
     FLJobTrust,
     FLKitSlot,
+    FLLogMessage,
     FLLogs,
+    FLMetricMessage,
     FLMetrics,
     FLNets,
     FLScheduler,
@@ -94,7 +97,9 @@ class Given:
         self._commit(project)
         self._commit(
             *[
-                ProjectTrustIntersect(project_id=project.id, trust_id=t.id, status=TrustApprovalStatus.APPROVED)
+                ProjectTrustIntersect(
+                    project_id=project.id, trust_id=t.id, status=TrustApprovalStatus.APPROVED
+                )
                 for t in trusts
             ],
             *[ProjectUserAccess(project_id=project.id, user_id=user_id) for user_id in access],
@@ -124,7 +129,9 @@ class Given:
         if created is not None:
             model.creation_timestamp = created
         self._commit(model)
-        self._commit(*[ModelTrustIntersect(id=uuid.uuid4(), model_id=model.id, trust_id=t.id) for t in trusts])
+        self._commit(
+            *[ModelTrustIntersect(id=uuid.uuid4(), model_id=model.id, trust_id=t.id) for t in trusts]
+        )
         return model
 
     def job(
@@ -150,7 +157,9 @@ class Given:
         return row
 
     def query(self, project: Project, name: str, text: str, *, created: datetime | None = None) -> Query:
-        row = Query(id=uuid.uuid4(), name=name, query=text, project_id=project.id, created_by=project.owner_id)
+        row = Query(
+            id=uuid.uuid4(), name=name, query=text, project_id=project.id, created_by=project.owner_id
+        )
         if created is not None:
             row.created = created
         self._commit(row)
@@ -258,3 +267,10 @@ class Given:
     def trust_for_project(self, project: Project, trust: Trust, *, approved: bool) -> None:
         status = TrustApprovalStatus.APPROVED if approved else TrustApprovalStatus.PENDING
         self._commit(ProjectTrustIntersect(project_id=project.id, trust_id=trust.id, status=status))
+
+
+def message_key_of(session: Session, row: FLLogs | FLMetrics) -> str | None:
+    """The idempotency key of the FL message that wrote ``row`` (the service's key tables), or None
+    for a row written otherwise."""
+    keys = FLLogMessage if isinstance(row, FLLogs) else FLMetricMessage
+    return session.scalar(select(keys.message_id).where(keys.row_id == row.id))

@@ -1,4 +1,7 @@
-"""``flip-models bench --quick`` end to end on a tiny dataset: the output's shape, never its timings."""
+"""``flip-models bench --quick`` end to end on a tiny dataset: the output's shape, never its timings.
+
+On the test run's kind of database (``FLIP_TEST_SCHEMA``, passed on as ``FLIP_BENCH_SCHEMA``): the
+service's, or FLIP's built from its DDL and then migrated."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ADMIN_URL
+from tests.conftest import ADMIN_URL, TEST_SCHEMA
 
 
 def _numbers(section: Any) -> list[float]:
@@ -25,7 +28,7 @@ def _numbers(section: Any) -> list[float]:
 
 def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    env = {**os.environ, "FLIP_BENCH_PG": ADMIN_URL}
+    env = {**os.environ, "FLIP_BENCH_PG": ADMIN_URL, "FLIP_BENCH_SCHEMA": TEST_SCHEMA}
 
     run = subprocess.run(
         [sys.executable, "-m", "flip_local.cli", "bench", "--quick", "--out", str(out)],
@@ -41,6 +44,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert "Warm latency" in run.stdout
     results = json.loads(out.read_text())
     assert results["quick"] is True
+    assert results["schema"] == results["load"]["schema"] == TEST_SCHEMA
     assert {
         "cold_start",
         "warm_latency",
@@ -76,7 +80,13 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
 
     for kind in ("logs", "metrics"):
         figures = results["ingestion"][kind]
-        for path in ("handler", "handler_unnamed", "floor_batched_insert", "floor_per_message"):
+        for path in (
+            "handler",
+            "handler_unnamed",
+            "floor_batched_insert",
+            "floor_rows_only",
+            "floor_per_message",
+        ):
             assert figures[path]["msg_per_s"] > 0
             assert figures[path]["messages"] > 0
         assert figures["unnamed_to_named"] > 0
@@ -96,7 +106,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert "Stale-run sweep" in run.stdout
     assert stale["query"]["p50_ms"] > 0
     assert stale["explain"]["execution_ms"] > 0
-    assert "ix_fl_logs_model_id_log_date_id" in stale["explain"]["indexes"]
+    assert "flip_models_fl_logs_model_id_log_date_id" in stale["explain"]["indexes"]
     assert stale["sweep"]["failed"] == stale["sizes"]["stale"] > 0
     assert isinstance(stale["met"], bool)
     assert all(n >= 0 for n in _numbers(results))

@@ -36,7 +36,7 @@ def test_quick_load_reconciles_every_message_in_both_modes(tmp_path: Path) -> No
         [sys.executable, "-m", "flip_local.cli", "bench", "--load", "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
-        env=dict(os.environ),
+        env={**os.environ, "FLIP_BENCH_SCHEMA": os.environ.get("FLIP_TEST_SCHEMA", "service")},
         timeout=240,
         check=False,
     )
@@ -53,11 +53,12 @@ def test_quick_load_reconciles_every_message_in_both_modes(tmp_path: Path) -> No
         assert result["fl_batches"] > 0
         reconciled = result["reconciliation"]
         assert reconciled["sent"] > 0
-        assert (reconciled["lost"], reconciled["duplicates"], reconciled["rows_without_a_message"]) == (
-            0,
-            0,
-            0,
-        )
+        assert (
+            reconciled["lost"],
+            reconciled["duplicates"],
+            reconciled["rows_without_a_message"],
+            reconciled["keys_without_a_row"],
+        ) == (0, 0, 0, 0)
         assert (
             reconciled["acked_applied"] + reconciled["dead_lettered"] + reconciled["rejected"]
             == (reconciled["sent"])

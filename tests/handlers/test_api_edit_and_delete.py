@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
-from flip_models.store.tables import FLJob, FLScheduler, Model, ModelsAudit
+from flip_models.core.audit import model_audit_trail
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
+from flip_models.store.tables import FLJob, FLScheduler, Model
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
 from tests.handlers.api_world import assert_error, build_world
@@ -35,15 +36,8 @@ def delete_all(caller: Person, project_id: uuid.UUID, ensure: str | None = None)
     )
 
 
-def audits(session: Session, model_id: uuid.UUID) -> list[tuple[ModelAuditAction, uuid.UUID | None]]:
-    return [
-        (row.action, row.user_id)
-        for row in session.execute(
-            select(ModelsAudit.action, ModelsAudit.user_id)
-            .where(ModelsAudit.model_id == model_id)
-            .order_by(ModelsAudit.audit_date)
-        )
-    ]
+def audits(session: Session, model_id: uuid.UUID) -> list[tuple[str, uuid.UUID | None]]:
+    return [(entry.action, entry.user_id) for entry in model_audit_trail(model_id, session)]
 
 
 # --- edit ----------------------------------------------------------------------------------------
@@ -138,7 +132,7 @@ def test_delete_of_a_running_model_stops_it_and_frees_the_scheduler(given: Given
     assert session.get(FLJob, job.id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
     assert session.get(FLScheduler, scheduler.id).status == NetStatus.AVAILABLE  # type: ignore[union-attr]
     assert audits(session, model.id) == [
-        (ModelAuditAction.STOPPED, world.owner.user_id),
+        (StatusAuditAction.STOPPED, world.owner.user_id),
         (ModelAuditAction.DELETE, world.owner.user_id),
     ]
 

@@ -169,8 +169,9 @@ def test_a_page_of_long_texts_ends_before_4_mb_and_the_rest_follows(given: Given
     traceback = "Traceback (most recent call last):\n" + "x" * 2048
     given.session.execute(
         text(
-            "INSERT INTO fl_logs (model_id, log_date, success, log) "
-            "SELECT :model, CAST(:t0 AS timestamptz) + n * interval '1 millisecond', false, :text || n "
+            "INSERT INTO fl_logs (id, model_id, log_date, success, log) "
+            "SELECT gen_random_uuid(), :model, CAST(:t0 AS timestamptz) + n * interval '1 millisecond', "
+            "false, :text || n "
             "FROM generate_series(1, 5000) AS n"
         ),
         {"model": world.model.id, "t0": T0, "text": traceback},

@@ -38,8 +38,9 @@ def fill(session: Session, world: World, points: int, *, labels: int = 1, seed: 
         text(
             """
             INSERT INTO fl_metrics
-                (model_id, trust, fl_client_name, global_round, label, result, x_label, x_value)
-            SELECT :model, t.id, 'Trust_x', n, 'LOSS_' || l, 1.0 / (n + 1) + 0.01 * sin(n * :seed), 'step', n
+                (id, model_id, trust, fl_client_name, global_round, label, result, x_label, x_value)
+            SELECT gen_random_uuid(), :model, t.id, 'Trust_x', n, 'LOSS_' || l,
+                   1.0 / (n + 1) + 0.01 * sin(n * :seed), 'step', n
             FROM generate_series(0, :points - 1) AS n, generate_series(1, :labels) AS l,
                  unnest(CAST(:trusts AS uuid[])) AS t(id)
             """

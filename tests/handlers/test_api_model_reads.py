@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.core.audit import model_audit_trail
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
@@ -173,8 +174,8 @@ def test_stopping_a_running_model(given: Given, session: Session) -> None:
     assert response.body == {"status": "STOPPED", "changed": True}
     session.expire_all()
     assert session.get(Model, world.model.id).status == ModelStatus.STOPPED  # type: ignore[union-attr]
-    audit = session.execute(select(ModelsAudit.action, ModelsAudit.user_id)).one()
-    assert tuple(audit) == (ModelAuditAction.STOPPED, world.researcher.user_id)
+    [audit] = model_audit_trail(world.model.id, session)
+    assert (audit.action, audit.user_id) == (StatusAuditAction.STOPPED, world.researcher.user_id)
     assert session.get(FLJob, job.id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
     assert session.get(FLScheduler, scheduler.id).status == NetStatus.AVAILABLE  # type: ignore[union-attr]
     hub = session.execute(select(FLLogs.log, FLLogs.success, FLLogs.trust)).one()
@@ -188,7 +189,7 @@ def test_stopping_twice_changes_nothing_the_second_time(given: Given, session: S
     response = patch(world.owner, world.model.id, "STOPPED")
 
     assert response.body == {"status": "STOPPED", "changed": False}
-    assert len(session.execute(select(ModelsAudit.id)).all()) == 1
+    assert len(model_audit_trail(world.model.id, session)) == 1
 
 
 def test_a_stopped_model_can_be_set_back_to_pending(given: Given, session: Session) -> None:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.enums import JobStatus, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.errors import DatabaseUnavailableError
 from flip_models.store.settings import get_settings
-from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelStatusAudit
 from tests.builders import Given
 from tests.handlers.conftest import invoke
 from tests.lambda_support import ROOT
@@ -69,7 +69,7 @@ def test_the_stale_run_is_failed_and_the_fresh_one_left_running(
     assert (fresh_job.status, fresh_job.completed) == (JobStatus.IN_PROGRESS, None)
     assert (fresh_scheduler.status, fresh_scheduler.job_id) == (NetStatus.BUSY, fresh_job.id)
     assert session.scalars(
-        select(ModelsAudit.model_id).where(ModelsAudit.action == ModelAuditAction.ERROR)
+        select(ModelStatusAudit.model_id).where(ModelStatusAudit.action == StatusAuditAction.ERROR)
     ).all() == [stale.id]
     lines = session.scalars(
         select(FLLogs.log).where(FLLogs.model_id == stale.id).order_by(FLLogs.log_date, FLLogs.id)

@@ -9,6 +9,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +18,19 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from flip_models.core.audit import model_audit_trail
 from flip_models.enums import ModelAuditAction, ModelStatus
 from flip_models.fl import statuses
 from flip_models.store import db
-from flip_models.store.tables import FLLogs, FLMetrics, Model, ModelsAudit, ReceivedStatusMessage, Trust
+from flip_models.store.tables import (
+    FLLogMessage,
+    FLLogs,
+    FLMetricMessage,
+    FLMetrics,
+    Model,
+    ReceivedStatusMessage,
+    Trust,
+)
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
@@ -40,17 +50,18 @@ class Keyed:
     dead_letter_queue: str
     table: type[FLLogs] | type[FLMetrics]
     body: Callable[..., dict[str, Any]]
+    keys: type[FLLogMessage] | type[FLMetricMessage]
 
     def rows(self, session: Session) -> list[tuple[Any, ...]]:
-        """(model, key, text, digest) of every row, in key order."""
+        """(model, key, text, digest) of every row, in key order; a row without a key has key None."""
         session.expire_all()
         text = self.table.log if self.table is FLLogs else self.table.label  # type: ignore[union-attr]
         return [
             tuple(row)
             for row in session.execute(
-                select(self.table.model_id, self.table.message_id, text, self.table.message_digest).order_by(
-                    self.table.model_id, self.table.message_id
-                )
+                select(self.table.model_id, self.keys.message_id, text, self.keys.message_digest)
+                .outerjoin(self.keys, self.keys.row_id == self.table.id)
+                .order_by(self.table.model_id, self.keys.message_id)
             )
         ]
 
@@ -64,8 +75,8 @@ def _metric(model: Model, text: str, **fields: Any) -> dict[str, Any]:
     return body | {"result": 0.25} | fields
 
 
-LOGS = Keyed("fl_logs", "fl-logs-dev", "fl-logs-dlq-test", FLLogs, _log)
-METRICS = Keyed("fl_metrics", "fl-metrics-dev", "fl-metrics-dlq-test", FLMetrics, _metric)
+LOGS = Keyed("fl_logs", "fl-logs-dev", "fl-logs-dlq-test", FLLogs, _log, FLLogMessage)
+METRICS = Keyed("fl_metrics", "fl-metrics-dev", "fl-metrics-dlq-test", FLMetrics, _metric, FLMetricMessage)
 
 
 @pytest.fixture(params=[LOGS, METRICS], ids=["fl_logs", "fl_metrics"])
@@ -208,13 +219,13 @@ def test_a_failed_text_kept_at_model_level_keeps_its_key_and_digest(
     assert reasons(logs_dlq) == {ids[1]: ("event_id_reused", REUSED)}
 
 
-def test_a_row_written_before_digests_existed_takes_any_body_as_a_redelivery(
+def test_a_key_recorded_without_a_digest_takes_any_body_as_a_redelivery(
     models: tuple[Model, Model], session: Session, logs_dlq: DeadLetterQueue
 ) -> None:
-    """Rows from before migration 0004 (or from another writer) have no digest: nothing to compare."""
+    """A key recorded without a digest (another writer of the key table) has nothing to compare."""
     model, _ = models
     send(LOGS, [_log(model, "old", event_id="e-1")])
-    session.execute(FLLogs.__table__.update().values(message_digest=None))
+    session.execute(FLLogMessage.__table__.update().values(message_digest=None))
     session.commit()
 
     send(LOGS, [_log(model, "new", event_id="e-1")])
@@ -229,15 +240,10 @@ def test_a_key_another_batch_commits_while_this_one_waits_is_compared_with_what_
     """The statement's own snapshot cannot see a row committed while its insert waited on that key,
     so the key's row is read again."""
     model, _ = models
-    session.add(
-        FLLogs(
-            model_id=model.id,
-            success=True,
-            log="the other batch's",
-            message_id="e-1",
-            message_digest="0" * 64,
-        )
-    )
+    row = FLLogs(id=uuid.uuid4(), model_id=model.id, success=True, log="the other batch's")
+    session.add(row)
+    session.flush()
+    session.add(FLLogMessage(model_id=model.id, message_id="e-1", row_id=row.id, message_digest="0" * 64))
     session.flush()  # the key is taken, not yet committed
     sent: list[str] = []
     worker = threading.Thread(target=lambda: sent.extend(send(LOGS, [_log(model, "mine", event_id="e-1")])))
@@ -350,7 +356,7 @@ def test_a_status_whose_key_twin_was_refused_in_the_batch_is_judged_on_its_own(
         (ids[0], "database_rejected")
     ]
     session.expire_all()
-    actions = session.scalars(select(ModelsAudit.action).where(ModelsAudit.model_id == model.id)).all()
+    actions = [entry.action for entry in model_audit_trail(model.id, session)]
     assert actions == [ModelAuditAction.RUNNING]
 
 

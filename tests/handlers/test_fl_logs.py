@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flip_models.store.tables import FLLogs, Model, Trust
-from tests.builders import Given
+from tests.builders import Given, message_key_of
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.round_trips import counting_round_trips
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
@@ -68,7 +68,7 @@ def test_a_text_line_is_stored_for_the_client_trust_keyed_by_the_sqs_message_id(
         "Loaded 1,204 images.",
         True,
     )
-    assert row.message_id == record["messageId"]
+    assert message_key_of(session, row) == record["messageId"]
     assert row.log_date == datetime.fromtimestamp(1_790_000_000.123, UTC)  # when the FL server sent it
     assert logs_dlq.letters() == []
 
@@ -365,7 +365,7 @@ def test_the_same_event_id_in_different_messages_is_stored_once(
 
     assert failed_ids(in_one_batch) == failed_ids(in_a_later_batch) == []
     [row] = logs(session, model)
-    assert row.message_id == "nvflare-job-7:round-2:Trust_1:result"
+    assert message_key_of(session, row) == "nvflare-job-7:round-2:Trust_1:result"
 
 
 def test_a_blank_event_id_counts_as_absent(

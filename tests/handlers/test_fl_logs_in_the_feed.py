@@ -84,8 +84,9 @@ def test_rows_another_writer_stored_with_numbers_or_nesting_python_cannot_read_s
     for round_, details in [(1, f'{{"size_bytes": {digits}}}'), (2, deep), (3, '{"size_bytes": 1e400}')]:
         session.execute(
             text(
-                "INSERT INTO fl_logs (model_id, log_date, success, event_type, global_round, details) "
-                "VALUES (:model, :at, true, 'CLIENT_RESULT_RECEIVED', :round, CAST(:details AS jsonb))"
+                "INSERT INTO fl_logs (id, model_id, log_date, success, event_type, global_round, details) "
+                "VALUES (gen_random_uuid(), :model, :at, true, 'CLIENT_RESULT_RECEIVED', :round, "
+                "CAST(:details AS jsonb))"
             ),
             {"model": model.id, "at": T0 + timedelta(minutes=round_), "round": round_, "details": details},
         )

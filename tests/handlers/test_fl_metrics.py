@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from flip_models.core.metrics import get_metrics
 from flip_models.store.tables import FLMetrics, Model, Trust
-from tests.builders import Given
+from tests.builders import Given, message_key_of
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.round_trips import counting_round_trips
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
@@ -226,7 +226,7 @@ def test_duplicates_by_message_id_and_by_event_id_are_stored_once(
     ]
 
     assert all(failed_ids(response) == [] for response in responses)
-    assert [(r.global_round, r.message_id) for r in metrics_of(session, model)] == [
+    assert [(r.global_round, message_key_of(session, r)) for r in metrics_of(session, model)] == [
         (0, redelivered["messageId"]),
         (1, "job-7/Trust_1/LOSS_FUNCTION/1"),
     ]

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.core.audit import model_audit_trail
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.errors import DatabaseUnavailableError
 from flip_models.fl import statuses
-from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, ReceivedStatusMessage
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ReceivedStatusMessage
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.sqs_events import bodies_event, failed_ids, sqs_event, sqs_record
@@ -35,14 +36,8 @@ def status_of(session: Session, model: Model) -> ModelStatus:
     return found
 
 
-def audit_actions(session: Session, model: Model) -> list[ModelAuditAction]:
-    return list(
-        session.scalars(
-            select(ModelsAudit.action)
-            .where(ModelsAudit.model_id == model.id)
-            .order_by(ModelsAudit.audit_date, ModelsAudit.id)
-        )
-    )
+def audit_actions(session: Session, model: Model) -> list[str]:
+    return [entry.action for entry in model_audit_trail(model.id, session)]
 
 
 def hub_lines(session: Session, model: Model) -> list[str | None]:
@@ -177,7 +172,7 @@ def test_flower_error_then_results_uploaded_applies_both_and_releases_the_schedu
 
     assert failed_ids(response) == []
     assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
-    assert audit_actions(session, model) == [ModelAuditAction.ERROR, ModelAuditAction.RESULTS_UPLOADED]
+    assert audit_actions(session, model) == [StatusAuditAction.ERROR, ModelAuditAction.RESULTS_UPLOADED]
     session.expire_all()
     assert session.get(FLJob, job.id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
     released = session.get(FLScheduler, scheduler.id)
@@ -296,7 +291,7 @@ def test_after_a_transient_failure_nothing_later_in_the_batch_is_acknowledged(
     assert audit_actions(session, model) == [
         ModelAuditAction.PREPARED,
         ModelAuditAction.RUNNING,
-        ModelAuditAction.ERROR,
+        StatusAuditAction.ERROR,
         ModelAuditAction.RESULTS_UPLOADED,
     ]
     assert [letter["rejection_reason"][:5] for letter in status_dlq.letters()] == ["body:"]

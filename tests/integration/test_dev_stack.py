@@ -22,8 +22,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from flip_local.demo import DEMO_USERS, demo_id
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
-from flip_models.store.tables import FLJob, FLMetrics, FLScheduler, Model, ModelsAudit
+from flip_models.enums import JobStatus, ModelStatus, NetStatus, StatusAuditAction
+from flip_models.store.tables import FLJob, FLMetrics, FLScheduler, Model, ModelStatusAudit
 from tests.dev_stack import RunningStack, running_dev_stack
 from tests.lambda_support import ROOT
 
@@ -150,8 +150,8 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     session.expire_all()
     assert session.scalar(select(Model.status).where(Model.id == RUNNING)) == ModelStatus.STOPPED
     stops = session.execute(
-        select(ModelsAudit.user_id).where(
-            ModelsAudit.model_id == RUNNING, ModelsAudit.action == ModelAuditAction.STOPPED
+        select(ModelStatusAudit.user_id).where(
+            ModelStatusAudit.model_id == RUNNING, ModelStatusAudit.action == StatusAuditAction.STOPPED
         )
     ).all()
     assert [row.user_id for row in stops] == [researcher]

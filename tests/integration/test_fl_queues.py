@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from flip_models.enums import ModelAuditAction, ModelStatus
+from flip_models.core.audit import model_audit_trail
+from flip_models.enums import ModelAuditAction, ModelStatus, StatusAuditAction
 from flip_models.errors import DatabaseUnavailableError
 from flip_models.fl import statuses
 from flip_models.store import db
-from flip_models.store.tables import FLLogs, FLMetrics, Model, ModelsAudit, ModelTrustIntersect
-from tests.builders import Given
+from flip_models.store.tables import FLLogs, FLMetrics, Model, ModelTrustIntersect
+from tests.builders import Given, message_key_of
 from tests.integration.conftest import VISIBILITY_TIMEOUT
 from tests.integration.template_queues import FLQueuePair, PollResult, poll_once
 from tests.sqs_events import metric_body, text_log_body
@@ -36,15 +37,9 @@ def count(session: Session, column: Any, model: Model) -> int:
     return session.scalar(select(func.count()).select_from(column.table).where(column == model.id)) or 0
 
 
-def audit_actions(session: Session, model: Model) -> list[ModelAuditAction]:
+def audit_actions(session: Session, model: Model) -> list[str]:
     session.expire_all()
-    return list(
-        session.scalars(
-            select(ModelsAudit.action)
-            .where(ModelsAudit.model_id == model.id)
-            .order_by(ModelsAudit.audit_date, ModelsAudit.id)
-        )
-    )
+    return [entry.action for entry in model_audit_trail(model.id, session)]
 
 
 def settle(pair: FLQueuePair, *, timeout: float = 60) -> list[PollResult]:
@@ -221,7 +216,7 @@ def test_fifo_keeps_each_model_in_order_across_batches_and_after_a_failure(
         assert audit_actions(session, model) == [
             ModelAuditAction.PREPARED,
             ModelAuditAction.RUNNING,
-            ModelAuditAction.ERROR,
+            StatusAuditAction.ERROR,
             ModelAuditAction.RESULTS_UPLOADED,
         ]
     assert pair.dead_letters() == []
@@ -262,5 +257,5 @@ def test_a_rejected_message_redriven_by_the_message_move_task_is_applied_once_it
 
     session.expire_all()
     [row] = session.scalars(select(FLLogs).where(FLLogs.model_id == site.id)).all()
-    assert (row.trust, row.message_id) == (trust.id, "job-3:round-1:Trust_7:result")
+    assert (row.trust, message_key_of(session, row)) == (trust.id, "job-3:round-1:Trust_7:result")
     assert pair.dead_letters() == []

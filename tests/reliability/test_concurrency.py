@@ -28,12 +28,13 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from flip_models.core.audit import model_audit_trail
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
 from flip_models.fl import batch as fl_batch
 from flip_models.observability import metrics
 from flip_models.store import db
 from flip_models.store.settings import Settings
-from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model
 from tests.api_events import Person, api_event
 from tests.builders import Given
 from tests.lambda_support import ROOT, lambda_context
@@ -234,9 +235,7 @@ def test_fifty_racing_stops_and_fl_statuses_make_one_stop_one_audit_row_one_rele
     assert {body["status"] for body in bodies} <= {"STOPPED"}
     if final != ModelStatus.STOPPED:
         assert bodies == []
-    audit = session.execute(
-        select(ModelsAudit.action, ModelsAudit.user_id).where(ModelsAudit.model_id == model.id)
-    ).all()
+    audit = [(entry.action, entry.user_id) for entry in model_audit_trail(model.id, session)]
     written = Counter(action for action, _ in audit)
     assert written["STOPPED"] == (1 if final == ModelStatus.STOPPED else 0)
     assert all(count == 1 for count in written.values()), written

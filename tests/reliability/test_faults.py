@@ -17,15 +17,15 @@ from moto import mock_aws
 from sqlalchemy import make_url, select, text
 from sqlalchemy.orm import Session
 
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.core.audit import model_audit_trail
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.store import db
 from flip_models.store.tables import (
     FLJob,
-    FLLogs,
-    FLMetrics,
+    FLLogMessage,
+    FLMetricMessage,
     FLScheduler,
     Model,
-    ModelsAudit,
     ReceivedStatusMessage,
 )
 from tests.builders import Given
@@ -141,11 +141,11 @@ def test_postgres_lost_mid_run_gives_503_then_every_message_is_applied_exactly_o
 
     session.expire_all()
     for function, column in (
-        ("fl_logs", FLLogs.message_id),
-        ("fl_metrics", FLMetrics.message_id),
+        ("fl_logs", FLLogMessage.message_id),
+        ("fl_metrics", FLMetricMessage.message_id),
         ("fl_status", ReceivedStatusMessage.message_id),
     ):
-        stored = Counter(session.scalars(select(column).where(column.is_not(None))))
+        stored = Counter(session.scalars(select(column)))
         keys = (
             sent[function]
             if function != "fl_status"
@@ -156,8 +156,8 @@ def test_postgres_lost_mid_run_gives_503_then_every_message_is_applied_exactly_o
     redelivered = sum(count > 1 for pair in pairs.values() for count in pair.receive_counts.values())
     assert redelivered >= len(sent["fl_logs"]) // 3  # the third wave came back after the outage
     assert session.scalar(select(Model.status).where(Model.id == model.id)) == ModelStatus.RESULTS_UPLOADED
-    audit = Counter(session.scalars(select(ModelsAudit.action).where(ModelsAudit.model_id == model.id)))
-    assert audit == Counter({ModelAuditAction.ERROR: 1, ModelAuditAction.RESULTS_UPLOADED: 1})
+    audit = Counter(entry.action for entry in model_audit_trail(model.id, session))
+    assert audit == Counter({StatusAuditAction.ERROR: 1, ModelAuditAction.RESULTS_UPLOADED: 1})
     assert session.scalar(select(FLJob.status).where(FLJob.id == job.id)) == JobStatus.COMPLETED
     assert (
         session.scalar(select(FLScheduler.status).where(FLScheduler.id == scheduler.id))

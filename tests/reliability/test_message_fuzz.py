@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from flip_models.core.rendering import render_log
 from flip_models.enums import ModelStatus
 from flip_models.fl.outcomes import REUSED_KEY_REASON
-from flip_models.store.tables import FLLogs, FLMetrics, ReceivedStatusMessage
+from flip_models.store.tables import FLLogMessage, FLLogs, FLMetricMessage, FLMetrics, ReceivedStatusMessage
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.reliability.conftest import DERANDOMIZE, record
@@ -60,7 +60,7 @@ class QueueUnderTest:
     function: str
     queue: str
     dead_letter_queue: str
-    table: Any  # the table of the queue's keys: model_id, message_id and ``content``
+    table: Any  # the table of the queue's keys: model_id, message_id (and row_id: the row's id)
     content: Column[Any]  # what of the body the row keeps (:func:`messages.sent_as`)
     bodies: Callable[[Site], st.SearchStrategy[Body]]
 
@@ -69,12 +69,17 @@ class QueueUnderTest:
         return self.queue.endswith(".fifo")
 
 
+def _row_of(keys: Any, queue: QueueUnderTest) -> Any:
+    """The join of a key to the row its message wrote."""
+    return queue.content.table.c.id == keys.c.row_id
+
+
 QUEUES = [
     QueueUnderTest(
         "fl_logs",
         "fl-logs-fuzz",
         "fl-logs-dlq-fuzz",
-        FLLogs.__table__,
+        FLLogMessage.__table__,
         FLLogs.__table__.c.success,
         log_bodies,
     ),
@@ -82,7 +87,7 @@ QUEUES = [
         "fl_metrics",
         "fl-metrics-fuzz",
         "fl-metrics-dlq-fuzz",
-        FLMetrics.__table__,
+        FLMetricMessage.__table__,
         FLMetrics.__table__.c.label,
         metric_bodies,
     ),
@@ -235,7 +240,11 @@ def test_every_generated_message_is_applied_once_or_dead_lettered_with_a_reason(
     kept = {
         (str(model_id), key): content
         for model_id, key, content in session.execute(
-            select(table.c.model_id, table.c.message_id, queue.content)
+            select(table.c.model_id, table.c.message_id, queue.content).select_from(
+                table
+                if queue.content.table is table
+                else table.join(queue.content.table, _row_of(table, queue))
+            )
         )
     }
     keys = {message_id: identity(message_id, body) for message_id, body in ledger.sent.items()}

@@ -11,12 +11,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flip_models.core.trusts import resolve_trust_from_fl_client_name, validate_trust_ids
 from flip_models.fl.attribution import LOG_ROWS, METRIC_ROWS, Attribution, BatchInsert
-from flip_models.store.tables import FLLogs, FLMetrics
+from flip_models.store.tables import FLLogs, FLMetricMessage, FLMetrics
 from tests.builders import Given
 
 
@@ -60,7 +60,11 @@ def test_the_statement_attributes_every_case_as_the_service_rules_do(session: Se
             trust_in_model=expected_in_model,
             inserted=model_found and expected_in_model,
         ), (model_id, client)
-    written = session.execute(select(FLMetrics.message_id, FLMetrics.trust)).all()
+    written = session.execute(
+        select(FLMetricMessage.message_id, FLMetrics.trust).join(
+            FLMetrics, FLMetrics.id == FLMetricMessage.row_id
+        )
+    ).all()
     assert written == [("case-0", inside.id)]
     assert outside.id not in {trust for _, trust in written}
 
@@ -75,7 +79,8 @@ def test_a_repeated_key_is_found_again_but_not_inserted_again(session: Session, 
 
     assert [first[0].inserted, second[0].inserted] == [True, False]
     assert second[0].trust_in_model  # attributable, not inserted: the caller reads the key's digest
-    assert session.scalars(select(FLMetrics.message_id)).all() == ["once"]
+    assert session.scalars(select(FLMetricMessage.message_id)).all() == ["once"]
+    assert session.scalar(select(func.count()).select_from(FLMetrics)) == 1
 
 
 def test_a_hub_log_needs_only_its_model(session: Session, given: Given) -> None:

@@ -20,7 +20,7 @@ from flip_models.fl import statuses as fl_statuses
 from flip_models.fl.messages import FLStatusMessage
 from flip_models.store import db
 from flip_models.store.db import session_scope
-from flip_models.store.tables import FLLogs, Model, ModelsAudit
+from flip_models.store.tables import FLLogs, Model, ModelsAudit, ModelStatusAudit
 from tests.builders import Given
 
 S = ModelStatus
@@ -59,7 +59,7 @@ def test_twenty_simultaneous_stops_make_one_transition(
     results = run_together(session_factory, model.id, [S.STOPPED] * THREADS)
 
     assert results == [S.STOPPED] * THREADS
-    assert session.scalars(select(ModelsAudit.action)).all() == ["STOPPED"]
+    assert session.scalars(select(ModelStatusAudit.action)).all() == ["STOPPED"]
     assert session.scalars(select(FLLogs.log)).all() == ["The job for this model has been stopped."]
     session.refresh(scheduler)
     assert (scheduler.status, scheduler.job_id) == (NetStatus.AVAILABLE, None)
@@ -80,7 +80,12 @@ def test_twenty_racing_fl_callbacks_give_one_audit_row_per_real_change(
     session.refresh(model)
     # RESULTS_UPLOADED is the last status of a run: whatever the order, the model ends there.
     assert model.status == S.RESULTS_UPLOADED
-    audit_actions = Counter(session.scalars(select(ModelsAudit.action)).all())
+    audit_actions = Counter(
+        [
+            *session.scalars(select(ModelsAudit.action)).all(),
+            *session.scalars(select(ModelStatusAudit.action)).all(),
+        ]
+    )
     hub_lines = session.scalars(select(FLLogs.log)).all()
     assert audit_actions["RESULTS_UPLOADED"] == 1
     assert all(count == 1 for count in audit_actions.values()), audit_actions

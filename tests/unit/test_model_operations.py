@@ -8,14 +8,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flip_models.core.audit import model_audit_trail
 from flip_models.core.commands import delete_model, delete_models, edit_model
 from flip_models.core.model_reads import get_model_status
 from flip_models.core.schemas import ModelStatusView
 from flip_models.core.transitions import add_log, update_model_status_by_user
 from flip_models.core.trusts import resolve_trust_from_fl_client_name
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.errors import ConflictError, InvalidError, NotFoundError
-from flip_models.store.tables import FLLogs, Model, ModelsAudit
+from flip_models.store.tables import FLLogs, Model
 from tests.builders import Given
 from tests.unit.test_update_model_status import audits, hub_logs
 
@@ -101,7 +102,7 @@ class TestDeleteModel:
         assert job.status == JobStatus.COMPLETED
         assert (scheduler.status, scheduler.job_id) == (NetStatus.AVAILABLE, None)
         assert sorted(audits(session, model.id)) == sorted(
-            [(ModelAuditAction.STOPPED, user), (ModelAuditAction.DELETE, user)]
+            [(StatusAuditAction.STOPPED, user), (ModelAuditAction.DELETE, user)]
         )
         assert hub_logs(session, model.id) == [("The job for this model has been stopped.", False)]
 
@@ -134,7 +135,7 @@ class TestDeleteModels:
         for model in live:
             assert audits(session, model.id) == [(ModelAuditAction.DELETE, user)]
         assert sorted(audits(session, running.id)) == sorted(
-            [(ModelAuditAction.STOPPED, user), (ModelAuditAction.DELETE, user)]
+            [(StatusAuditAction.STOPPED, user), (ModelAuditAction.DELETE, user)]
         )
         assert audits(session, gone.id) == []
         assert get_model_status(running.id, session) == ModelStatusView(status=S.STOPPED, deleted=True)
@@ -209,7 +210,9 @@ class TestPersonStatusChange:
         assert update_model_status_by_user(model.id, S.STOPPED, user, session) == (S.STOPPED, True)
         assert update_model_status_by_user(model.id, S.STOPPED, user, session) == (S.STOPPED, False)
         session.commit()
-        assert session.scalars(select(ModelsAudit.user_id)).all() == [user]
+        assert [(entry.action, entry.user_id) for entry in model_audit_trail(model.id, session)] == [
+            ("STOPPED", user)
+        ]
 
     def test_deleted_or_missing_model_is_not_found(self, session: Session, given: Given) -> None:
         with pytest.raises(NotFoundError):

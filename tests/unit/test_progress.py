@@ -150,9 +150,9 @@ def test_details_of_any_shape_never_break_the_card(given: Given, session: Sessio
     # What another writer may store and Python could not even parse: 5,000 digits, 2,000 levels deep.
     given.session.execute(
         text(
-            "INSERT INTO fl_logs (model_id, log_date, success, event_type, global_round, details) VALUES "
-            "(:m, :t, true, 'ROUND_STARTED', 7, CAST(:huge AS jsonb)), "
-            "(:m, :t, true, 'ROUND_STARTED', 7, CAST(:deep AS jsonb))"
+            "INSERT INTO fl_logs (id, model_id, log_date, success, event_type, global_round, details) VALUES "
+            "(gen_random_uuid(), :m, :t, true, 'ROUND_STARTED', 7, CAST(:huge AS jsonb)), "
+            "(gen_random_uuid(), :m, :t, true, 'ROUND_STARTED', 7, CAST(:deep AS jsonb))"
         ),
         {
             "m": model.id,

@@ -164,7 +164,9 @@ def test_committing_a_failed_transaction_raises_and_keeps_nothing(engine: object
     try:
         with service_engine.connect() as connection:
             transaction = connection.begin()
-            connection.execute(text("INSERT INTO trust (id, name) VALUES (gen_random_uuid(), 'lost')"))
+            connection.execute(
+                text("INSERT INTO trust (id, name, created_at) VALUES (gen_random_uuid(), 'lost', now())")
+            )
             with pytest.raises(DBAPIError):
                 connection.execute(text("SELECT 1 / 0"))
             with pytest.raises(DBAPIError, match="in failed transaction block"):

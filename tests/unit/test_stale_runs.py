@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models.core.status import HUB_LOG_LINES
 from flip_models.core.transitions import update_model_status_by_user
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.errors import ConfigurationError
 from flip_models.fl import outcomes as fl_outcomes
 from flip_models.fl import stale_runs
@@ -25,7 +25,15 @@ from flip_models.fl.stale_runs import explanation, fail_stale_run, fail_stale_ru
 from flip_models.store import db
 from flip_models.store.db import session_scope
 from flip_models.store.settings import Settings
-from flip_models.store.tables import Base, FLJob, FLLogs, FLScheduler, Model, ModelsAudit, Trust
+from flip_models.store.tables import (
+    Base,
+    FLJob,
+    FLLogs,
+    FLScheduler,
+    Model,
+    ModelStatusAudit,
+    Trust,
+)
 from tests.builders import Given
 
 S = ModelStatus
@@ -186,8 +194,8 @@ def test_the_sweep_fails_a_silent_run_and_frees_its_scheduler(
     session.expire_all()
     assert session.get(Model, model.id).status == S.ERROR  # type: ignore[union-attr]
     audit = session.execute(
-        select(ModelsAudit.user_id).where(
-            ModelsAudit.model_id == model.id, ModelsAudit.action == ModelAuditAction.ERROR
+        select(ModelStatusAudit.user_id).where(
+            ModelStatusAudit.model_id == model.id, ModelStatusAudit.action == StatusAuditAction.ERROR
         )
     ).all()
     assert [row.user_id for row in audit] == [None]  # a background transition
@@ -378,7 +386,9 @@ def test_two_sweeps_at_once_fail_each_run_once(
     assert failed == Counter({model.id: 1 for model in models})
     session.expire_all()
     audits = Counter(
-        session.scalars(select(ModelsAudit.model_id).where(ModelsAudit.action == ModelAuditAction.ERROR))
+        session.scalars(
+            select(ModelStatusAudit.model_id).where(ModelStatusAudit.action == StatusAuditAction.ERROR)
+        )
     )
     assert audits == failed
     for model in models:

@@ -9,21 +9,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from flip_models.core.audit import model_audit_trail
 from flip_models.core.status import HUB_LOG_LINES, is_person_change
 from flip_models.core.transitions import update_model_status
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.errors import ConflictError
-from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
+from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model
 from tests.builders import Given
 
 S = ModelStatus
 
 
-def audits(session: Session, model_id: uuid.UUID) -> list[tuple[ModelAuditAction, uuid.UUID | None]]:
-    rows = session.execute(
-        select(ModelsAudit.action, ModelsAudit.user_id).where(ModelsAudit.model_id == model_id)
-    ).all()
-    return [(action, user_id) for action, user_id in rows]
+def audits(session: Session, model_id: uuid.UUID) -> list[tuple[str, uuid.UUID | None]]:
+    return [(entry.action, entry.user_id) for entry in model_audit_trail(model_id, session)]
 
 
 def hub_logs(session: Session, model_id: uuid.UUID) -> list[tuple[str | None, bool]]:
@@ -105,7 +103,7 @@ def test_background_transition_is_applied_with_its_audit_log_and_scheduler_relea
 
     assert result == new
     assert stored_status(session, model.id) == new
-    expected_audit = [] if new in (S.INITIATED, S.PENDING) else [(ModelAuditAction(new.value), None)]
+    expected_audit = [] if new in (S.INITIATED, S.PENDING) else [(new.value, None)]
     assert audits(session, model.id) == expected_audit
     expected_log = [] if new == S.PENDING else [HUB_LOG_LINES[new]]
     assert hub_logs(session, model.id) == expected_log
@@ -169,7 +167,7 @@ def test_a_persons_stop_is_audited_with_the_user(session: Session, given: Given)
     assert update_model_status(model.id, S.STOPPED, session, user_id=user) == S.STOPPED
     session.commit()
 
-    assert audits(session, model.id) == [(ModelAuditAction.STOPPED, user)]
+    assert audits(session, model.id) == [(StatusAuditAction.STOPPED, user)]
     assert hub_logs(session, model.id) == [("The job for this model has been stopped.", False)]
 
 

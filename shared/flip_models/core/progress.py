@@ -172,5 +172,7 @@ def _positive_int(value: object) -> int | None:
 
 
 def _time(value: str) -> datetime:
-    """A timestamp as PostgreSQL's JSON writes it (ISO 8601 with its offset)."""
-    return datetime.fromisoformat(value)
+    """A timestamp as PostgreSQL's JSON writes it: ISO 8601, with its offset from a ``timestamptz``,
+    without one from FLIP's naive columns (which hold UTC)."""
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -52,6 +52,15 @@ def downgrade(engine: Engine, revision: str) -> str | None:
     return current_revision(engine)
 
 
+def remove(engine: Engine) -> None:
+    """Remove every object of the service: downgrade to nothing, then its version table. On FLIP's
+    database FLIP's objects stay as they were; on a database the service created, FLIP's schema it
+    created goes too (``model_service_install``)."""
+    downgrade(engine, "base")
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {flip_schema.VERSION_TABLE}"))
+
+
 @contextmanager
 def _migration_limits(connection: Connection) -> Iterator[None]:
     """:data:`MIGRATION_LIMITS` for the session while it migrates; then the connection's own again
