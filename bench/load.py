@@ -23,8 +23,14 @@ SQS is simulated: a message a handler reports in ``batchItemFailures`` is delive
 container (after a short pause standing in for the visibility timeout) up to the template's
 ``maxReceiveCount`` (5), then counted as dead-lettered by the redrive policy; a message the handler
 itself rejects goes to the function's dead-letter queue (recorded here, no AWS). Reconciliation:
-every FL message sent is found exactly once in its table (by its ``event_id``, the row's
-``message_id``), or was dead-lettered; an acknowledged message without its row is *lost*.
+every FL message sent is found exactly once (by its ``event_id``: the key the service records in
+``fl_log_message``/``fl_metric_message`` with the id of the row it wrote to FLIP's ``fl_logs``/
+``fl_metrics``, or in ``fl_status_message``), or was dead-lettered; an acknowledged message without
+its key and row is *lost*, a key without its row is counted, and so is any row written to FLIP's
+tables during the run without a key.
+
+With ``flip_schema`` the containers' database is FLIP's: built from FLIP's DDL at its head (as the
+containers' role) and then migrated, as an operator adopting the service would.
 
 The bench's own thread polls ``pg_stat_activity`` for the server connections of the containers'
 role (the peak is reported). ``python -m bench.load --containers 8 --events 10 --seconds 10`` runs
@@ -53,6 +59,7 @@ from sqlalchemy import Engine, create_engine, text
 from bench import dataset, lambdas
 from bench.timing import goal
 from flip_local.cluster import Cluster, pgbouncer, role_database, throwaway_cluster
+from flip_local.databases import apply_sql_file
 
 #: The template's redrive policy (``maxReceiveCount``) of the three FL queues.
 MAX_RECEIVE_COUNT = 5
@@ -99,9 +106,33 @@ FULL = Plan()
 QUICK = Plan(containers=8, events=10, seconds=10.0, pool_size=4, models=2, stops_per_container=1)
 
 
-def prepare_database(cluster: Cluster) -> str:
-    """The containers' role (the session limits set on it) and its migrated database; its URL."""
-    return role_database(cluster, ROLE, DATABASE, ROLE_LIMITS)
+def prepare_database(cluster: Cluster, flip_schema: bool = False) -> str:
+    """The containers' role (the session limits set on it) and its migrated database; its URL. With
+    ``flip_schema``, FLIP's database: FLIP's DDL applied as the role first, then migrated."""
+    if not flip_schema:
+        return role_database(cluster, ROLE, DATABASE, ROLE_LIMITS)
+    from flip_models.store.migrate import upgrade
+
+    # What role_database does, with FLIP's DDL between creating the database and migrating it.
+    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE ROLE "{ROLE}" LOGIN'))
+            for name, value in ROLE_LIMITS.items():
+                connection.execute(text(f"ALTER ROLE \"{ROLE}\" SET {name} = '{value}'"))
+            connection.execute(text(f'CREATE DATABASE "{DATABASE}" OWNER "{ROLE}"'))
+    finally:
+        admin.dispose()
+    url = cluster.url(ROLE, DATABASE)
+    engine = create_engine(url)
+    try:
+        sql = dataset.flip_schema_sql(True)
+        assert sql is not None
+        apply_sql_file(engine, sql)
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +319,7 @@ def metric_bodies(model: dataset.BenchModel, count: int) -> list[dict[str, Any]]
 
 
 def _tagged(bodies: list[dict[str, Any]], tag: str) -> list[dict[str, Any]]:
-    """Each body with an ``event_id`` of its own (the row's ``message_id``: how it is reconciled)."""
+    """Each body with an ``event_id`` of its own (its key's ``message_id``: how it is reconciled)."""
     return [{**body, "event_id": f"{tag}-m{n}"} for n, body in enumerate(bodies)]
 
 
@@ -341,20 +372,54 @@ def _latency(invocations: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     }
 
 
-def reconcile(engine: Engine, mode: str, messages: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
-    """Every message sent against the rows: acknowledged → exactly one row; dead-lettered or
-    rejected → counted as such (a row may exist for one whose commit was not acknowledged)."""
-    tables = {"fl_logs": "fl_logs", "fl_metrics": "fl_metrics", "fl_status": "fl_status_message"}
-    rows: Counter[str] = Counter()
+#: Each FL queue's key table and, for logs and metrics, FLIP's table its keys' rows are in.
+_KEYS = {
+    "fl_logs": ("fl_log_message", "fl_logs"),
+    "fl_metrics": ("fl_metric_message", "fl_metrics"),
+    "fl_status": ("fl_status_message", None),
+}
+
+
+def keyless_rows(engine: Engine, world: World) -> int:
+    """Rows of the world's models in FLIP's ``fl_logs`` and ``fl_metrics`` without an FL message key
+    (the set-up's rows have none; every row a handler writes has one)."""
+    models = [str(model.model_id) for model in world.models]
     with engine.connect() as connection:
-        for table in tables.values():
-            found = connection.execute(
-                text(
-                    f"SELECT message_id, count(*) FROM {table} WHERE message_id LIKE :p GROUP BY message_id"
-                ),
-                {"p": f"{mode}-%"},
+        found = 0
+        for key_table, table in (v for v in _KEYS.values() if v[1] is not None):
+            found += int(
+                connection.execute(
+                    text(
+                        f"SELECT count(*) FROM {table} AS r WHERE r.model_id = ANY(CAST(:m AS uuid[])) "
+                        f"AND NOT EXISTS (SELECT FROM {key_table} AS k "
+                        "WHERE k.model_id = r.model_id AND k.row_id = r.id)"
+                    ),
+                    {"m": models},
+                ).scalar_one()
             )
-            rows.update({key: int(count) for key, count in found})
+    return found
+
+
+def reconcile(
+    engine: Engine, mode: str, messages: Sequence[tuple[str, str, str]], new_keyless_rows: int = 0
+) -> dict[str, Any]:
+    """Every message sent against the keys and rows: acknowledged → exactly one key, with its row;
+    dead-lettered or rejected → counted as such (a key and row may exist for one whose commit was not
+    acknowledged). ``new_keyless_rows``: rows the run wrote to FLIP's tables without a key."""
+    rows: Counter[str] = Counter()
+    keys_without_a_row = 0
+    with engine.connect() as connection:
+        for key_table, table in _KEYS.values():
+            if table is None:
+                sql = f"SELECT message_id, count(*), 0 FROM {key_table} WHERE message_id LIKE :p GROUP BY message_id"
+            else:
+                sql = (
+                    f"SELECT k.message_id, count(r.id), count(*) - count(r.id) FROM {key_table} AS k "
+                    f"LEFT JOIN {table} AS r ON r.id = k.row_id WHERE k.message_id LIKE :p GROUP BY k.message_id"
+                )
+            for key, count, missing in connection.execute(text(sql), {"p": f"{mode}-%"}):
+                rows[key] += int(count)
+                keys_without_a_row += int(missing)
     fates = Counter(fate for _, _, fate in messages)
     sent = {key for _, key, _ in messages}
     acked = [key for _, key, fate in messages if fate == "acked"]
@@ -368,7 +433,8 @@ def reconcile(engine: Engine, mode: str, messages: Sequence[tuple[str, str, str]
         "dead_lettered": fates["dead_lettered"],
         "lost": len(lost),
         "duplicates": len(duplicates),
-        "rows_without_a_message": len(unexplained),
+        "rows_without_a_message": len(unexplained) + new_keyless_rows,
+        "keys_without_a_row": keys_without_a_row,
         "lost_examples": lost[:5],
     }
 
@@ -396,6 +462,7 @@ def run_mode(
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "eu-west-2"),
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
+    keyless_before = keyless_rows(admin_engine, world)
     context = multiprocessing.get_context("fork")
     start = context.Event()
     with tempfile.TemporaryDirectory(prefix=f"flip-load-{mode}-") as scratch:
@@ -435,7 +502,8 @@ def run_mode(
     api_outcomes = Counter(i["outcome"] for i in api)
     fl_outcomes = Counter(i["outcome"] for i in fl)
     retried_batches = fl_outcomes["retry"]
-    reconciliation = reconcile(admin_engine, mode, messages)
+    new_keyless = keyless_rows(admin_engine, world) - keyless_before
+    reconciliation = reconcile(admin_engine, mode, messages, new_keyless)
     refusals_503 = api_outcomes["503"]
     other_api_errors = {
         code: n for code, n in api_outcomes.items() if not code.startswith("2") and code != "503"
@@ -475,7 +543,13 @@ def run_mode(
         "server_connections": connections,
         "reconciliation": reconciliation,
     }
-    whole = not stragglers and not failed_containers and reconciliation["duplicates"] == 0
+    whole = (
+        not stragglers
+        and not failed_containers
+        and reconciliation["duplicates"] == 0
+        and reconciliation["keys_without_a_row"] == 0
+        and reconciliation["rows_without_a_message"] == 0
+    )
     if behind_pooler:
         met = (
             whole and errors == 0 and connections["peak"] <= (pool_size or 0) and reconciliation["lost"] == 0
@@ -487,12 +561,14 @@ def run_mode(
     return results
 
 
-def measure(plan: Plan) -> dict[str, Any]:
-    """Both modes against one throwaway cluster: direct, then through PgBouncer."""
+def measure(plan: Plan, flip_schema: bool | None = None) -> dict[str, Any]:
+    """Both modes against one throwaway cluster: direct, then through PgBouncer; on FLIP's database
+    with ``flip_schema`` (default: ``FLIP_BENCH_SCHEMA``)."""
+    flip = dataset.use_flip_schema(flip_schema)
     with throwaway_cluster(plan.max_connections) as cluster:
-        url = prepare_database(cluster)
+        url = prepare_database(cluster, flip)
         admin_url = cluster.url(database=DATABASE)
-        admin = create_engine(admin_url)
+        admin = dataset.engine(admin_url)
         try:
             world = build_world(admin, plan, plan.containers)
             print(f"bench: load, {plan.containers} containers, direct…", file=sys.stderr)
@@ -510,6 +586,7 @@ def measure(plan: Plan) -> dict[str, Any]:
             admin.dispose()
     return {
         "max_connections": max_connections,
+        "schema": dataset.schema_name(flip),
         "plan": asdict(plan),
         "direct": direct,
         "pgbouncer": pooled,
@@ -521,7 +598,8 @@ def render(load: Mapping[str, Any]) -> list[str]:
     plan = load["plan"]
     lines = [
         f"Load: {plan['containers']} containers × ≤ {plan['events']} events (≤ {plan['seconds']:g} s), "
-        f"max_connections {load['max_connections']} — {'met' if load['met'] else 'NOT met'}",
+        f"max_connections {load['max_connections']}, {load.get('schema', 'service')} database "
+        f"— {'met' if load['met'] else 'NOT met'}",
         f"  {'mode':<10}{'req/s':>8}{'msg/s':>8}{'p50 ms':>8}{'p99 ms':>9}{'503':>6}{'retry':>7}"
         f"{'other':>7}{'peak conn':>11}{'lost':>6}{'DLQ':>6}  goal",
     ]
@@ -546,6 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=FULL.seconds)
     parser.add_argument("--pool-size", type=int, default=FULL.pool_size)
     parser.add_argument("--models", type=int, default=FULL.models)
+    parser.add_argument(
+        "--flip-schema",
+        action="store_true",
+        default=None,
+        help="on FLIP's database (built from FLIP's DDL, then migrated); default: FLIP_BENCH_SCHEMA",
+    )
     args = parser.parse_args(argv)
     plan = Plan(
         containers=args.containers,
@@ -554,7 +638,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pool_size=args.pool_size,
         models=args.models,
     )
-    results = measure(plan)
+    results = measure(plan, args.flip_schema)
     print(json.dumps(results, indent=2))
     print("\n".join(render(results)))
     return 0

@@ -19,12 +19,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from bench import coldstart, dataset, lambdas
 from bench import warm as warm_latency
 from bench.timing import goal, time_calls
 from flip_models.core.logs import LOGS_DEFAULT_LIMIT, encode_log_cursor
+from flip_models.store.tables import FLLogs
 
 LINEAR_SLACK = 1.2
 FLAT_SLACK = 1.5
@@ -63,14 +64,18 @@ def _memory_mb(name: str, event: Mapping[str, Any], warm: Mapping[str, Any], dat
 
 
 def _deep_cursor(engine: Engine, model_id: uuid.UUID, rows: int) -> str:
-    """The cursor of a page near the end of the model's logs (keyset, not offset)."""
+    """The cursor of a page near the end of the model's logs (keyset, not offset). Read through the
+    table's declaration: FLIP's ``log_date`` is naive UTC, the cursor carries its offset."""
     with engine.connect() as connection:
         log_date, log_id = connection.execute(
-            text(
-                "SELECT log_date, id FROM fl_logs WHERE model_id = :m ORDER BY log_date, id OFFSET :o LIMIT 1"
-            ),
-            {"m": model_id, "o": max(0, rows - LOGS_DEFAULT_LIMIT - 100)},
+            select(FLLogs.log_date, FLLogs.id)
+            .where(FLLogs.model_id == model_id)
+            .order_by(FLLogs.log_date, FLLogs.id)
+            .offset(max(0, rows - LOGS_DEFAULT_LIMIT - 100))
+            .limit(1)
         ).one()
+    if log_date is None:  # the bench's rows all have one
+        raise RuntimeError("a bench log row without its log_date")
     return encode_log_cursor(log_date, log_id)
 
 
@@ -87,8 +92,8 @@ def _long_text_page(engine: Engine, rows: int, repeat: int) -> dict[str, Any]:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO fl_logs (model_id, log_date, success, log) "
-                "SELECT :m, now() - interval '1 day' + n * interval '1 millisecond', false, "
+                "INSERT INTO fl_logs (id, model_id, log_date, success, log) "
+                "SELECT gen_random_uuid(), :m, now() - interval '1 day' + n * interval '1 millisecond', false, "
                 "'Traceback (most recent call last):' || repeat('x', 2014) || n "
                 "FROM generate_series(1, :rows) AS n"
             ),

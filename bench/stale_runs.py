@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from bench import dataset
@@ -57,7 +57,10 @@ QUICK = Sizes(models=40, active=12, stale=3, logs=8_000, metrics=2_000, repeat=3
 #: One statement per table; ``:models`` etc. are the sizes. Model ``i`` is stale when ``i <=
 #: :stale``, in flight (alive) when ``i <= :active``, finished otherwise; its timeline starts at
 #: ``origin`` (alive runs started a day ago and spoke a minute ago, stale ones went quiet 3 to 10
-#: hours ago, finished ones ended days ago).
+#: hours ago, finished ones ended days ago). FLIP's tables: every id and NOT NULL timestamp set here
+#: (naive UTC: the session's time zone is UTC), enum values cast to FLIP's types. A finished run's
+#: last audit row is where the service writes it: ``RESULTS_UPLOADED`` in ``models_audit``,
+#: ``STOPPED``/``ERROR`` in ``model_status_audit`` (FLIP's enum cannot hold them).
 _FILL = [
     """
     CREATE TEMPORARY TABLE bench_run ON COMMIT DROP AS
@@ -65,57 +68,72 @@ _FILL = [
            CASE WHEN i <= :stale THEN 'stale' WHEN i <= :active THEN 'alive' ELSE 'done' END AS kind,
            CASE WHEN i <= :stale THEN now() - make_interval(hours => 3 + mod(i, 8)) - interval '1 day'
                 WHEN i <= :active THEN now() - interval '1 minute' - interval '1 day'
-                ELSE now() - make_interval(days => 2 + mod(i, 60)) - interval '1 day' END AS origin
+                ELSE now() - make_interval(days => 2 + mod(i, 60)) - interval '1 day' END AS origin,
+           CAST(CASE WHEN i > :active
+                     THEN (ARRAY['RESULTS_UPLOADED', 'STOPPED', 'ERROR', 'PENDING'])[1 + mod(i, 4)]
+                     ELSE (ARRAY['RUNNING', 'RUNNING', 'PREPARED', 'INITIATED'])[1 + mod(i, 4)] END
+                AS modelstatus) AS status
     FROM generate_series(1, :models) AS i
     """,
-    "INSERT INTO projects (id, name, owner_id, status) VALUES (:project, 'bench stale', :owner, 'APPROVED')",
-    "INSERT INTO trust (id, name, code) VALUES (:trust, 'Bench stale trust', 'BST')",
     """
-    INSERT INTO model (id, name, status, project_id, owner_id, creation_timestamp)
-    SELECT id, 'stale bench ' || i,
-           CASE WHEN kind = 'done' THEN (ARRAY['RESULTS_UPLOADED', 'STOPPED', 'ERROR', 'PENDING'])[1 + mod(i, 4)]
-                ELSE (ARRAY['RUNNING', 'RUNNING', 'PREPARED', 'INITIATED'])[1 + mod(i, 4)] END,
-           :project, :owner, origin - interval '1 hour'
+    INSERT INTO projects (id, name, description, owner_id, deleted, creation_timestamp, status, dicom_to_nifti)
+    VALUES (:project, 'bench stale', 'bench stale', :owner, false, now() - interval '90 days', 'APPROVED', true)
+    """,
+    "INSERT INTO trust (id, name, code, created_at) VALUES (:trust, 'Bench stale trust', 'BST', now())",
+    """
+    INSERT INTO model (id, name, description, status, deleted, project_id, owner_id, creation_timestamp)
+    SELECT id, 'stale bench ' || i, '', status, false, :project, :owner, origin - interval '1 hour'
     FROM bench_run
     """,
     """
-    INSERT INTO fl_job (model_id, status, created, started, completed)
-    SELECT id, CASE WHEN kind = 'done' THEN 'COMPLETED' ELSE 'IN_PROGRESS' END,
+    INSERT INTO fl_job (id, model_id, status, created, started, completed)
+    SELECT gen_random_uuid(), id,
+           CAST(CASE WHEN kind = 'done' THEN 'COMPLETED' ELSE 'IN_PROGRESS' END AS jobstatus),
            origin, origin + interval '1 minute',
            CASE WHEN kind = 'done' THEN origin + interval '1 day' END
     FROM bench_run
     UNION ALL
-    SELECT id, 'COMPLETED', origin - interval '7 days', origin - interval '7 days', origin - interval '6 days'
+    SELECT gen_random_uuid(), id, CAST('COMPLETED' AS jobstatus), origin - interval '7 days',
+           origin - interval '7 days', origin - interval '6 days'
     FROM bench_run WHERE mod(i, 4) = 0
     """,
     """
-    INSERT INTO fl_nets (name, endpoint, fl_backend)
-    SELECT 'stale-bench-' || i, 'http://stale-bench-' || i, 'NVFLARE' FROM bench_run WHERE kind <> 'done'
+    INSERT INTO fl_nets (id, name, endpoint, fl_backend)
+    SELECT gen_random_uuid(), 'stale-bench-' || i, 'http://stale-bench-' || i, CAST('NVFLARE' AS flbackend)
+    FROM bench_run WHERE kind <> 'done'
     """,
     """
-    INSERT INTO fl_scheduler (net_id, status, job_id)
-    SELECT n.id, 'BUSY', j.id
+    INSERT INTO fl_scheduler (id, net_id, status, job_id)
+    SELECT gen_random_uuid(), n.id, CAST('BUSY' AS netstatus), j.id
     FROM bench_run AS r
     JOIN fl_nets AS n ON n.name = 'stale-bench-' || r.i
     JOIN fl_job AS j ON j.model_id = r.id AND j.status = 'IN_PROGRESS'
     """,
     """
-    INSERT INTO models_audit (model_id, action, audit_date)
-    SELECT id, a.action, origin + a.after
+    INSERT INTO models_audit (id, model_id, action, audit_date)
+    SELECT gen_random_uuid(), id, CAST(a.action AS modelauditaction), origin + a.after
     FROM bench_run,
          (VALUES ('PREPARED', interval '2 minutes'), ('RUNNING', interval '5 minutes')) AS a(action, after)
     UNION ALL
-    SELECT id, 'RESULTS_UPLOADED', origin + interval '1 day' FROM bench_run WHERE kind = 'done'
+    SELECT gen_random_uuid(), id, CAST('RESULTS_UPLOADED' AS modelauditaction), origin + interval '1 day'
+    FROM bench_run WHERE status = 'RESULTS_UPLOADED'
+    """,
+    """
+    INSERT INTO model_status_audit (id, model_id, action, audit_date)
+    SELECT gen_random_uuid(), id, CAST(status AS text), origin + interval '1 day'
+    FROM bench_run WHERE status IN ('STOPPED', 'ERROR')
     """,
     # Logs and metrics over the day of each run, the newest at its end (origin + 1 day).
     """
-    INSERT INTO fl_logs (model_id, log_date, success, log)
-    SELECT r.id, r.origin + interval '1 day' * (g::float / :logs_per_model), true, 'bench line ' || g
+    INSERT INTO fl_logs (id, model_id, log_date, success, log)
+    SELECT gen_random_uuid(), r.id, r.origin + interval '1 day' * (g::float / :logs_per_model), true,
+           'bench line ' || g
     FROM bench_run AS r, generate_series(1, :logs_per_model) AS g
     """,
     """
-    INSERT INTO fl_metrics (model_id, trust, fl_client_name, global_round, label, result, x_value, timestamp)
-    SELECT r.id, :trust, 'Trust_1', g, 'LOSS_FUNCTION', random(), g,
+    INSERT INTO fl_metrics (id, model_id, trust, fl_client_name, global_round, label, result, x_label,
+                            x_value, timestamp)
+    SELECT gen_random_uuid(), r.id, :trust, 'Trust_1', g, 'LOSS_FUNCTION', random(), 'Global Round', g,
            r.origin + interval '1 day' * (g::float / :metrics_per_model)
     FROM bench_run AS r, generate_series(1, :metrics_per_model) AS g
     """,
@@ -186,10 +204,11 @@ def _seq_scans(plan: Mapping[str, Any]) -> Iterator[str]:
     return (node["Relation Name"] for node in _nodes(plan) if node.get("Node Type") == "Seq Scan")
 
 
-def measure(sizes: Sizes) -> dict[str, Any]:
-    """Build the section's database, measure, drop it."""
-    with dataset.bench_database() as url:
-        engine = create_engine(url)
+def measure(sizes: Sizes, flip_schema: bool | None = None) -> dict[str, Any]:
+    """Build the section's database (FLIP's, with ``flip_schema``: :func:`bench.dataset.bench_database`),
+    measure, drop it."""
+    with dataset.bench_database(flip_schema) as url:
+        engine = dataset.engine(url)
         try:
             started = time.perf_counter()
             fill(engine, sizes)
@@ -256,9 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the --quick sizes")
     parser.add_argument("--plan", action="store_true", help="print the EXPLAIN (ANALYZE, BUFFERS) plan too")
     parser.add_argument("--out", help="write the section's results as JSON here")
+    parser.add_argument(
+        "--flip-schema",
+        action="store_true",
+        default=None,
+        help="on FLIP's database (built from FLIP's DDL, then migrated); default: FLIP_BENCH_SCHEMA",
+    )
     args = parser.parse_args(argv)
     logger.setLevel("ERROR")  # one line per failed run otherwise
-    results = measure(QUICK if args.quick else FULL)
+    results = measure(QUICK if args.quick else FULL, args.flip_schema)
     print("\n".join(render(results)))
     if args.plan:
         print("\n".join(results["explain"]["plan"]))

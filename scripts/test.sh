@@ -39,7 +39,28 @@ fi
 # The FL servers' client on Python 3.9 (its own venv); the pytest below runs its tests on this Python.
 bash scripts/client.sh test
 
+# Every database tier runs twice (SPEC §2): on a database the service's migrations built (the run
+# below) and on FLIP's database, built from ../shared/flip-schema/flip_head.sql and then migrated
+# (FLIP_TEST_SCHEMA=flip), in parallel. The second run takes the tiers that write and read the
+# database: the service, the handlers (API, FL batches, the sweep), reliability, the local stack's
+# pieces and the bench's smoke tests; the LocalStack integration and template tiers run once.
+flip_log=$(mktemp)
+echo "== pytest on FLIP's database (FLIP_TEST_SCHEMA=flip), in the background"
+FLIP_TEST_SCHEMA=flip .venv/bin/pytest tests/unit tests/handlers tests/reliability tests/local tests/bench \
+  -q -p no:cacheprovider >"$flip_log" 2>&1 &
+flip_pid=$!
+
 echo "== pytest"
-.venv/bin/pytest "$@"
+if ! .venv/bin/pytest "$@"; then
+  kill "$flip_pid" 2>/dev/null || true
+  exit 1
+fi
+if wait "$flip_pid"; then
+  echo "== pytest on FLIP's database: $(tail -n 1 "$flip_log")"
+else
+  echo "== pytest on FLIP's database failed:"
+  cat "$flip_log"
+  exit 1
+fi
 echo "== pytest tests/handlers on Python 3.12 (the Lambda runtime's)"
 .venv312/bin/pytest tests/handlers -q -p no:cacheprovider

@@ -25,10 +25,19 @@ def _engine() -> Engine:
     return build_engine(get_settings())
 
 
-def _migrate(_: argparse.Namespace) -> int:
-    from flip_models.store.migrate import upgrade
+def _migrate(args: argparse.Namespace) -> int:
+    from flip_models.store import migrate
 
-    revision = upgrade(_engine())
+    engine = _engine()
+    if args.check:
+        report = migrate.check(engine)
+        print("\n".join(report.lines()))
+        return 0 if report.ok else 1
+    if args.remove:
+        migrate.remove(engine)
+        print("the service's objects are removed (FLIP's schema stays, unless the service created it)")
+        return 0
+    revision = migrate.upgrade(engine)
     print(f"database at revision {revision}")
     return 0
 
@@ -85,9 +94,9 @@ def _bench(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else DEFAULT_OUT
     if args.load:
-        run_load(quick=args.quick, out=out)
+        run_load(quick=args.quick, out=out, flip_schema=args.flip_schema)
     else:
-        run_bench(quick=args.quick, out=out)
+        run_bench(quick=args.quick, out=out, flip_schema=args.flip_schema)
     return 0
 
 
@@ -95,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flip-models", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     migrate = commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
+    mode = migrate.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: FLIP's revision, each missing FLIP column, what a migration would create",
+    )
+    mode.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove every object of the service (a downgrade to nothing); FLIP's schema stays",
+    )
     migrate.set_defaults(run=_migrate)
     seed = commands.add_parser("seed-demo", help="insert the demo data (idempotent)")
     seed.add_argument("--json", action="store_true", help="print the demo ids as JSON")
@@ -129,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         "its figures replacing the load section of the results",
     )
     bench.add_argument("--out", help="where to write the JSON results (default bench/results.json)")
+    bench.add_argument(
+        "--flip-schema",
+        action="store_true",
+        default=None,
+        help="on FLIP's database: built from FLIP's DDL at its head, then migrated "
+        "(default: FLIP_BENCH_SCHEMA, else the service's)",
+    )
     bench.set_defaults(run=_bench)
     return parser
 

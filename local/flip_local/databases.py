@@ -17,7 +17,6 @@ from sqlalchemy import Engine, create_engine, make_url, text
 
 from flip_models.store.migrate import upgrade
 
-
 #: FLIP's schema at its head, as the contract ships it beside the checkout (``shared/flip-schema``).
 FLIP_HEAD_SQL = Path(__file__).resolve().parents[2].parent / "shared" / "flip-schema" / "flip_head.sql"
 
@@ -29,7 +28,7 @@ def apply_sql_file(engine: Engine, path: Path) -> None:
         assert driver is not None
         driver.autocommit = True
         try:
-            driver.execute_simple(path.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+            driver.execute_simple(path.read_text(encoding="utf-8"))
         finally:
             driver.autocommit = False
         connection.invalidate()  # its transaction state is the script's: never pooled again

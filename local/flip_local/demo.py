@@ -6,6 +6,14 @@ nothing and never undoes what a user did to the demo models since. Times are rel
 seeding: the running model's run started some forty minutes before, so its progress card has live
 rounds and an estimate, and the stale-run sweep sees it alive.
 
+The rows are FLIP-shaped: on FLIP's schema nothing has a server default, so every row sets its id and
+every NOT NULL column, with the values flip-api itself writes (a trust registered with its kit slot
+claimed at the same time, a cohort query by the project's owner dispatched to the project's trusts,
+per-trust approvals decided by the hub admin, ``PENDING`` model-trust rows as ``save_model`` writes
+them, scanned uploads with their content type). Timestamps are aware UTC datetimes, which the ORM's
+``UtcDateTime`` stores as FLIP's naive UTC. Audit rows are FLIP's own actions only (``PREPARED``,
+``RUNNING``, ``RESULTS_UPLOADED``, from background transitions: no user).
+
 What the web app's pages read is all there: the project's cohort query, uploaded files, the demo
 users' names, a queued model with its position, run rosters, and round events in which one trust
 dropped out.
@@ -13,6 +21,7 @@ dropped out.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from flip_models.core.status import HUB_LOG_LINES
 from flip_models.enums import (
+    DecisionMaker,
+    FileUploadStatus,
     FLBackend,
     FLLogEvent,
     JobStatus,
@@ -31,6 +42,8 @@ from flip_models.enums import (
     ModelStatus,
     NetStatus,
     ProjectStatus,
+    TrustApprovalStatus,
+    TrustIntersectStatus,
 )
 from flip_models.store.tables import (
     Base,
@@ -85,6 +98,10 @@ DEMO_NAMES = {
     "stranger": "Sam Stranger",
 }
 
+#: The demo trusts' region (``trust.region``) and the demo users' organisation (``user_profile``).
+DEMO_REGION = "London"
+DEMO_ORGANISATION = "FLIP demo"
+
 #: The running model's run: rounds every ``_ROUND`` from ``_RUN_AGO`` before seeding, 10 planned.
 _RUN_AGO = timedelta(minutes=40)
 _ROUND = timedelta(minutes=9)
@@ -138,10 +155,14 @@ def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> 
 def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
     """Insert the demo data that is not there yet; returns the ids to try the service with.
 
-    ``now`` (default: the current time) anchors the timeline of the rows inserted now.
+    ``now`` (default: the current time; aware, in any zone) anchors the timeline of the rows inserted
+    now.
     """
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     base = now - timedelta(hours=6)
+    registered = base - timedelta(days=1)  # the trusts and the demo users
+    approved = base + timedelta(minutes=15)  # the hub admin's per-trust decisions
+    admin = DEMO_USERS["admin"][0]
     owner = DEMO_USERS["owner"][0]
     researcher = DEMO_USERS["researcher"][0]
     project_id = demo_id("project")
@@ -153,10 +174,24 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
     run_start = now - _RUN_AGO
     inserted = 0
 
+    # A trust is registered with its key's hash, claiming the next free FL kit slot at once.
     inserted += _insert(
         session,
         Trust,
-        [{"id": trust_ids[code], "name": name, "code": code} for code, name, _ in DEMO_TRUSTS],
+        [
+            {
+                "id": trust_ids[code],
+                "name": name,
+                "code": code,
+                "region": DEMO_REGION,
+                "api_key_hash": hashlib.sha256(f"flip-demo-trust-key:{code}".encode()).hexdigest(),
+                "last_heartbeat": None,
+                "created_at": registered + timedelta(minutes=index),
+                "services_health": None,
+                "services_health_at": None,
+            }
+            for index, (code, name, _) in enumerate(DEMO_TRUSTS)
+        ],
     )
     inserted += _insert(
         session,
@@ -166,7 +201,7 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
                 "slot_name": slot,
                 "slot_number": number,
                 "assigned_to_trust_id": trust_ids[code],
-                "assigned_at": base,
+                "assigned_at": registered + timedelta(minutes=number - 1),
             }
             for number, (code, _, slot) in enumerate(DEMO_TRUSTS, start=1)
         ],
@@ -175,7 +210,13 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
         session,
         UserProfile,
         [
-            {"user_id": user_id, "name": DEMO_NAMES[role], "organisation": "FLIP demo"}
+            {
+                "user_id": user_id,
+                "name": DEMO_NAMES[role],
+                "organisation": DEMO_ORGANISATION,
+                "created_at": registered,
+                "updated_at": registered,
+            }
             for role, (user_id, _) in DEMO_USERS.items()
         ],
     )
@@ -188,11 +229,15 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
                 "name": "Demo: chest X-ray pneumonia classifier",
                 "description": "A federated demo project across three London trusts.",
                 "owner_id": owner,
-                "status": ProjectStatus.APPROVED,
+                "deleted": False,
                 "creation_timestamp": base,
+                "status": ProjectStatus.APPROVED,
+                "dicom_to_nifti": True,
+                "has_imaging": True,
             }
         ],
     )
+    # Saved by the owner while the project was UNSTAGED, then dispatched to its trusts.
     inserted += _insert(
         session,
         Query,
@@ -203,7 +248,9 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
                 "query": "SELECT accession_id FROM imaging WHERE modality = 'CR' AND body_part = 'CHEST' "
                 "AND study_date >= '2019-01-01' AND patient_age >= 18",
                 "created": base + timedelta(minutes=10),
+                "created_by": owner,
                 "project_id": project_id,
+                "queried_trust_ids": list(trust_ids.values()),
             }
         ],
     )
@@ -219,7 +266,15 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
         session,
         ProjectTrustIntersect,
         [
-            {"id": demo_id(f"pti:{code}"), "project_id": project_id, "trust_id": trust_id, "approved": True}
+            {
+                "id": demo_id(f"pti:{code}"),
+                "project_id": project_id,
+                "trust_id": trust_id,
+                "status": TrustApprovalStatus.APPROVED,
+                "decided_at": approved,
+                "decided_by": admin,
+                "decided_as": DecisionMaker.HUB,  # the hub admin decided: the trusts have no Trust Admin
+            }
             for code, trust_id in trust_ids.items()
         ],
     )
@@ -229,6 +284,7 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
         (finished, "Pneumonia DenseNet (finished)", ModelStatus.RESULTS_UPLOADED, 0),
         (queued, "Pneumonia ViT (queued)", ModelStatus.PENDING, 3),
     ]
+    created = {model_id: base + timedelta(minutes=20 + 10 * order) for model_id, _, _, order in models}
     inserted += _insert(
         session,
         Model,
@@ -238,23 +294,16 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
                 "name": name,
                 "description": "Demo model seeded by flip-models seed-demo.",
                 "status": status,
+                "deleted": False,
                 "project_id": project_id,
                 "owner_id": researcher,
-                "creation_timestamp": base + timedelta(minutes=20 + 10 * order),
+                "creation_timestamp": created[model_id],
             }
-            for model_id, name, status, order in models
+            for model_id, name, status, _ in models
         ],
     )
-    inserted += _insert(
-        session,
-        ModelTrustIntersect,
-        [
-            {"id": demo_id(f"mti:{model_id}:{code}"), "model_id": model_id, "trust_id": trust_id}
-            for model_id, _, _, _ in models
-            for code, trust_id in trust_ids.items()
-        ],
-    )
-    inserted += _insert(session, UploadedFile, _file_rows([pending, running, finished, queued]))
+    inserted += _insert(session, ModelTrustIntersect, _model_trust_rows(list(created), trust_ids))
+    inserted += _insert(session, UploadedFile, _file_rows(created))
     inserted += _insert(
         session,
         FLNets,
@@ -279,6 +328,7 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
                 "created": finished_start - timedelta(minutes=1),
                 "started": finished_start,
                 "completed": finished_start + timedelta(hours=1),
+                "fl_backend_job_id": str(demo_id(f"nvflare:{finished_job}")),
             },
             {
                 "id": running_job,
@@ -287,6 +337,7 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
                 "created": run_start - timedelta(minutes=6),
                 "started": run_start - timedelta(minutes=5),
                 "completed": None,
+                "fl_backend_job_id": str(demo_id(f"nvflare:{running_job}")),
             },
             {
                 "id": queued_job,
@@ -295,6 +346,7 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoSummary:
                 "created": now - timedelta(minutes=12),
                 "started": None,
                 "completed": None,
+                "fl_backend_job_id": None,  # not submitted to an FL net yet
             },
         ],
     )
@@ -347,15 +399,17 @@ def _seed_silent_run(
     """
     model_id, net_id, job_id = demo_id("model:silent"), demo_id("net:2"), demo_id("job:silent")
     start = now - timedelta(hours=5)
+    created = start - timedelta(hours=1)
     slots = _slots()
     model = {
         "id": model_id,
         "name": "Pneumonia ViT (FL server silent)",
         "description": "Demo model whose FL server stopped reporting mid-run.",
         "status": ModelStatus.RUNNING,
+        "deleted": False,
         "project_id": project_id,
         "owner_id": owner_id,
-        "creation_timestamp": start - timedelta(hours=1),
+        "creation_timestamp": created,
     }
     net = {
         "id": net_id,
@@ -370,6 +424,7 @@ def _seed_silent_run(
         "created": start,
         "started": start + timedelta(minutes=1),
         "completed": None,
+        "fl_backend_job_id": "1",  # Flower's run ids are integers
     }
     audit = [
         {
@@ -412,14 +467,8 @@ def _seed_silent_run(
         }
     )
     inserted = _insert(session, Model, [model])
-    inserted += _insert(
-        session,
-        ModelTrustIntersect,
-        [
-            {"id": demo_id(f"mti:{model_id}:{code}"), "model_id": model_id, "trust_id": trust_id}
-            for code, trust_id in trust_ids.items()
-        ],
-    )
+    inserted += _insert(session, ModelTrustIntersect, _model_trust_rows([model_id], trust_ids))
+    inserted += _insert(session, UploadedFile, _file_rows({model_id: created}))
     inserted += _insert(session, FLNets, [net])
     inserted += _insert(session, FLJob, [job])
     inserted += _insert(
@@ -439,8 +488,25 @@ def _seed_silent_run(
     return model_id, inserted
 
 
-def _file_rows(model_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
-    """The files a researcher uploads for a model: its code, configuration and requirements."""
+def _model_trust_rows(model_ids: list[uuid.UUID], trust_ids: dict[str, uuid.UUID]) -> list[dict[str, Any]]:
+    """A model's trusts, as flip-api's ``save_model`` links them: each approved trust, ``PENDING``."""
+    return [
+        {
+            "id": demo_id(f"mti:{model_id}:{code}"),
+            "status": TrustIntersectStatus.PENDING,
+            "model_id": model_id,
+            "trust_id": trust_id,
+            "fl_client_endpoint": None,
+        }
+        for model_id in model_ids
+        for code, trust_id in trust_ids.items()
+    ]
+
+
+def _file_rows(created: dict[uuid.UUID, datetime]) -> list[dict[str, Any]]:
+    """The files a researcher uploads for each model (by its creation time): its code, configuration
+    and requirements, scanned clean a few minutes later. ``type`` is the upload's content type, as
+    flip-api records it; Bandit's findings are recorded for Python files only (``[]``: none found)."""
     files = (
         ("config.json", 1_184.0, "application/json"),
         ("trainer.py", 18_342.0, "text/x-python"),
@@ -450,14 +516,16 @@ def _file_rows(model_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
         {
             "id": demo_id(f"file:{model_id}:{name}"),
             "name": name,
-            "status": "COMPLETED",
+            "status": FileUploadStatus.COMPLETED,
             "size": size,
             "type": content_type,
             "tag": None,
             "model_id": model_id,
+            "updated_at": at + timedelta(minutes=3 + index),
+            "bandit_findings": [] if name.endswith(".py") else None,
         }
-        for model_id in model_ids
-        for name, size, content_type in files
+        for model_id, at in created.items()
+        for index, (name, size, content_type) in enumerate(files)
     ]
 
 

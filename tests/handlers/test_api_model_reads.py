@@ -10,7 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flip_models.core.audit import model_audit_trail
-from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, NetStatus, StatusAuditAction
+from flip_models.enums import (
+    FileUploadStatus,
+    JobStatus,
+    ModelAuditAction,
+    ModelStatus,
+    NetStatus,
+    StatusAuditAction,
+)
 from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
@@ -51,7 +58,7 @@ def test_model_detail_field_by_field(given: Given, session: Session) -> None:
     latest = given.query(
         world.project, "Adult CXR", "SELECT accession_id FROM imaging", created=T0 + timedelta(1)
     )
-    weights = given.uploaded_file(model, "weights.pt", status="SCANNING", size=None)
+    weights = given.uploaded_file(model, "weights.pt", status=FileUploadStatus.SCANNING, size=0.0)
     config = given.uploaded_file(model, "config.json", size=1184.0)
     given.job(model, status=JobStatus.COMPLETED, created=T0, roster=world.trusts)
     given.job(model, status=JobStatus.COMPLETED, created=T0 + timedelta(hours=1), roster=world.trusts[:1])
@@ -89,7 +96,7 @@ def test_model_detail_field_by_field(given: Given, session: Session) -> None:
     assert body["files"] == [  # by name
         {"id": str(config.id), "name": "config.json", "status": "COMPLETED", "size": 1184.0,
          "type": "text/plain", "tag": None},
-        {"id": str(weights.id), "name": "weights.pt", "status": "SCANNING", "size": None,
+        {"id": str(weights.id), "name": "weights.pt", "status": "SCANNING", "size": 0.0,
          "type": "text/plain", "tag": None},
     ]  # fmt: skip
     assert body["creationTimestamp"] == iso(model.creation_timestamp)

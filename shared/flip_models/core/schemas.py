@@ -134,7 +134,7 @@ class ModelFile(CamelModel):
     id: uuid.UUID
     name: str
     status: str
-    size: float | None
+    size: float | None  #: FLIP's column is NOT NULL; kept optional for rows of older schemas
     type: str | None
     tag: str | None
 

@@ -51,10 +51,11 @@ def model_trusts(model_ids: Sequence[uuid.UUID], session: Session) -> dict[uuid.
     rows = session.execute(
         select(ModelTrustIntersect.model_id, Trust.id, Trust.name, Trust.code, ModelTrustIntersect.status)
         .join(Trust, Trust.id == ModelTrustIntersect.trust_id)
-        .where(ModelTrustIntersect.model_id.in_(model_ids))
+        .where(ModelTrustIntersect.model_id.in_(model_ids), ModelTrustIntersect.trust_id.is_not(None))
         .order_by(ModelTrustIntersect.model_id, Trust.name, Trust.id)
     ).all()
     for model_id, trust_id, name, code, status in rows:
+        assert model_id is not None  # selected by it
         found[model_id].append(ModelTrust(id=trust_id, name=name, code=code, status=status))
     return found
 

@@ -6,8 +6,9 @@ display name) and whether that trust belongs to the model, records the attributa
 in the service's key table (``fl_log_message``, ``fl_metric_message``) with ``ON CONFLICT
 (model_id, message_id) DO NOTHING``, inserts into FLIP's table the rows of the keys new now (ids set
 by the statement), and returns per message what it found and whether its row is new. Key and row are
-written by one statement, so neither exists without the other; FLIP's table takes no column of ours. What to do with a message that is *not* attributable (reject it, or keep a
-failed client's text as a model-level row) is decided by the caller, in Python (SPEC §5), as is
+written by one statement, so neither exists without the other; FLIP's table takes no column of ours.
+What to do with a message that is *not* attributable (reject it, or keep a failed client's text as a
+model-level row) is decided by the caller, in Python (SPEC §5), as is
 reading the row a key had already (a redelivery or a reused ``event_id``), in the rare batch that
 has one: joined back here, that lookup sat on the happy path, and the plan PostgreSQL kept for the
 prepared statement from when the table was small scanned the whole table (4 ms a batch at 12,000
@@ -84,6 +85,7 @@ class BatchInsert:
     def _inserts(self, keyed_where: str) -> str:
         """The two writes every statement shares: the keys new now, then the rows of those keys."""
         data = ", ".join(f"batch.{name}" for name in self.data_columns)
+        columns = ", ".join(self.data_columns)
         return f"""
             keyed AS (
                 INSERT INTO {self.key_table.name} (model_id, message_id, row_id, message_digest)
@@ -91,7 +93,7 @@ class BatchInsert:
                 ON CONFLICT (model_id, message_id) DO NOTHING
                 RETURNING model_id, message_id, row_id
             ), inserted AS (
-                INSERT INTO {self.table.name} (id, model_id, trust, fl_client_name, {", ".join(self.data_columns)})
+                INSERT INTO {self.table.name} (id, model_id, trust, fl_client_name, {columns})
                 SELECT batch.row_id, batch.model_id, batch.trust, batch.fl_client_name, {data}
                 FROM batch JOIN keyed ON keyed.row_id = batch.row_id
             )

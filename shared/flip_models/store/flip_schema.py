@@ -19,6 +19,7 @@ from typing import Final
 from sqlalchemy import ARRAY, Boolean, Column, Connection, Double, Enum, Integer, String, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from flip_models.errors import FlipError
 from flip_models.store.tables import FLIP_TABLES, Base
 from flip_models.store.tables.base import UtcDateTime
 
@@ -33,7 +34,7 @@ OLD_TRACK_REVISIONS: Final = frozenset({"0001", "0002", "0003", "0004"})
 _DDL_FILE: Final = f"flip_head_{FLIP_HEAD}.sql"
 
 
-class FlipSchemaError(Exception):
+class FlipSchemaError(FlipError):
     """The database cannot be taken as FLIP's: the message names each missing or incompatible piece."""
 
 

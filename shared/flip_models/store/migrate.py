@@ -106,11 +106,24 @@ class SchemaCheck:
     def ok(self) -> bool:
         return not self.problems
 
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "flipRevision": self.flip_revision,
+            "serviceRevision": self.service_revision,
+            "serviceHead": self.service_head,
+            "problems": self.problems,
+            "wouldCreate": self.would_create,
+        }
+
     def lines(self) -> list[str]:
         lines = [
             f"FLIP revision: {self.flip_revision or 'none (empty database)'}"
-            + ("" if self.flip_revision in (None, flip_schema.FLIP_HEAD) else
-               f" (the service is built against {flip_schema.FLIP_HEAD})"),
+            + (
+                ""
+                if self.flip_revision in (None, flip_schema.FLIP_HEAD)
+                else f" (the service is built against {flip_schema.FLIP_HEAD})"
+            ),
             f"service revision: {self.service_revision or 'none'} (head {self.service_head})",
         ]
         lines += [f"would create: {item}" for item in self.would_create] or ["would create: nothing"]
@@ -143,7 +156,11 @@ def check(engine: Engine) -> SchemaCheck:
             if table.name in OWN_TABLES and table.name not in tables:
                 would_create.append(f"table {table.name}")
             if table.name in FLIP_TABLES:
-                present = {index["name"] for index in existing.get_indexes(table.name)} if table.name in tables else set()
+                present = (
+                    {index["name"] for index in existing.get_indexes(table.name)}
+                    if table.name in tables
+                    else set()
+                )
                 would_create += [
                     f"index {index.name} on {table.name}"
                     for index in sorted(table.indexes, key=lambda index: str(index.name))
@@ -156,7 +173,8 @@ def check(engine: Engine) -> SchemaCheck:
 def upgrade_database() -> str | None:
     """Upgrade the container's database (settings from the environment) to head.
 
-    Driver errors leave as the domain's ``DatabaseUnavailableError`` or ``DatabaseError``.
+    Driver errors leave as the domain's ``DatabaseUnavailableError`` or ``DatabaseError``; a database
+    the service cannot take as FLIP's as :class:`flip_schema.FlipSchemaError`, naming each problem.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -164,5 +182,17 @@ def upgrade_database() -> str | None:
 
     try:
         return upgrade(get_engine())
+    except SQLAlchemyError as error:
+        raise translate_db_error(error) from error
+
+
+def check_database() -> SchemaCheck:
+    """:func:`check` on the container's database (the migrate function's ``{"check": true}``)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from flip_models.store.db import get_engine, translate_db_error
+
+    try:
+        return check(get_engine())
     except SQLAlchemyError as error:
         raise translate_db_error(error) from error

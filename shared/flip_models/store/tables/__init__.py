@@ -67,7 +67,13 @@ FLIP_TABLES = frozenset(
 )
 #: The service's own tables.
 OWN_TABLES = frozenset(
-    {"fl_log_message", "fl_metric_message", "fl_status_message", "model_service_install", "model_status_audit"}
+    {
+        "fl_log_message",
+        "fl_metric_message",
+        "fl_status_message",
+        "model_service_install",
+        "model_status_audit",
+    }
 )
 
 #: Each table class by the module that declares it.
@@ -103,8 +109,8 @@ __all__ = [
     "FLJob",
     "FLJobTrust",
     "FLKitSlot",
-    "FLLogs",
     "FLLogMessage",
+    "FLLogs",
     "FLMetricMessage",
     "FLMetrics",
     "FLNets",

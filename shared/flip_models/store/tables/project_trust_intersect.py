@@ -24,7 +24,9 @@ class ProjectTrustIntersect(Base):
     trust_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Trust.id), index=True)
     decided_at: Mapped[datetime | None] = timestamp(nullable=True, stamped=False)
     status: Mapped[TrustApprovalStatus] = mapped_column(
-        flip_enum(TrustApprovalStatus, "trustapprovalstatus"), nullable=False, default=TrustApprovalStatus.PENDING
+        flip_enum(TrustApprovalStatus, "trustapprovalstatus"),
+        nullable=False,
+        default=TrustApprovalStatus.PENDING,
     )
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decided_as: Mapped[DecisionMaker | None] = mapped_column(flip_enum(DecisionMaker, "decisionmaker"))

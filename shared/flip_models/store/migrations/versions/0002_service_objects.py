@@ -82,7 +82,9 @@ def upgrade() -> None:
         sa.Column("message_id", sa.Text(), nullable=False),
         sa.Column(
             "status",
-            sa.Enum(*_STATUSES, name="requested_status", native_enum=False, create_constraint=True, length=32),
+            sa.Enum(
+                *_STATUSES, name="requested_status", native_enum=False, create_constraint=True, length=32
+            ),
             nullable=False,
         ),
         sa.Column(
