@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from flip_models.core.rendering import render_log
@@ -43,19 +43,22 @@ class LogsPage:
     next_cursor: str | None
 
 
-def encode_log_cursor(log_date: datetime, log_id: uuid.UUID) -> str:
+def encode_log_cursor(log_date: datetime | None, log_id: uuid.UUID) -> str:
     """An opaque cursor: the (log_date, id) of the last row served, base64url without padding."""
-    raw = json.dumps([log_date.isoformat(), str(log_id)], separators=(",", ":")).encode()
+    date_text = None if log_date is None else log_date.isoformat()
+    raw = json.dumps([date_text, str(log_id)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_log_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def decode_log_cursor(cursor: str) -> tuple[datetime | None, uuid.UUID]:
     """The position a cursor stands for; anything else is an InvalidError on ``cursor``."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         date_text, id_text = json.loads(raw)
-        log_date = datetime.fromisoformat(date_text)
         log_id = uuid.UUID(id_text)
+        if date_text is None:  # a row without a date
+            return None, log_id
+        log_date = datetime.fromisoformat(date_text)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise InvalidError("cursor is not one this API returned", field="cursor") from None
     if log_date.tzinfo is None:
@@ -75,7 +78,11 @@ def get_logs_page(
     max_bytes: int = LOGS_PAGE_MAX_BYTES,
 ) -> LogsPage:
     """Up to ``limit`` log rows after ``cursor``, oldest first (keyset on ``(log_date, id)``), as a
-    JSON array of at most ``max_bytes`` (at least one row, whatever its size)."""
+    JSON array of at most ``max_bytes`` (at least one row, whatever its size).
+
+    A row without a date (FLIP's ``log_date`` is nullable; other writers store such rows) comes
+    first, as the oldest: the service's index orders ``log_date`` with NULLs first.
+    """
     if not 1 <= limit <= LOGS_MAX_LIMIT:
         raise InvalidError(f"limit must be between 1 and {LOGS_MAX_LIMIT}", field="limit")
     statement = (
@@ -93,12 +100,17 @@ def get_logs_page(
         )
         .outerjoin(Trust, Trust.id == FLLogs.trust)
         .where(FLLogs.model_id == model_id)
-        .order_by(FLLogs.log_date, FLLogs.id)
+        .order_by(FLLogs.log_date.asc().nulls_first(), FLLogs.id)
         .limit(limit + 1)
     )
     if cursor is not None:
-        after = decode_log_cursor(cursor)
-        statement = statement.where(tuple_(FLLogs.log_date, FLLogs.id) > tuple_(*after))
+        after_date, after_id = decode_log_cursor(cursor)
+        if after_date is None:
+            statement = statement.where(
+                or_(and_(FLLogs.log_date.is_(None), FLLogs.id > after_id), FLLogs.log_date.is_not(None))
+            )
+        else:
+            statement = statement.where(tuple_(FLLogs.log_date, FLLogs.id) > tuple_(after_date, after_id))
     # A Core query on the session's connection: plain column rows, no ORM loading machinery.
     rows = session.connection().execute(statement).all()
     page, more = rows[:limit], len(rows) > limit

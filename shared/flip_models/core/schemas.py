@@ -180,7 +180,7 @@ class LogEntry(CamelModel):
 
     id: uuid.UUID
     model_id: uuid.UUID
-    log_date: datetime
+    log_date: datetime | None  #: None: a row another writer stored without a date (FLIP allows it)
     success: bool
     trust_name: str | None
     trust_code: str | None

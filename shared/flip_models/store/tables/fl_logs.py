@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,7 +20,15 @@ class FLLogs(Base):
     tolerates it. The FL message that wrote a row is recorded in the service's ``fl_log_message``."""
 
     __tablename__ = "fl_logs"
-    __table_args__ = (Index("flip_models_fl_logs_model_id_log_date_id", "model_id", "log_date", "id"),)
+    __table_args__ = (
+        # NULLs first: a row without a date is the oldest of the feed (core/logs.py).
+        Index(
+            "flip_models_fl_logs_model_id_log_date_id",
+            "model_id",
+            column("log_date").asc().nulls_first(),
+            "id",
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Model.id), nullable=False)

@@ -33,7 +33,8 @@ _STATUSES = (
 
 #: The service's indexes on FLIP's tables: name, table, columns, partial-index condition.
 INDEXES: tuple[tuple[str, str, str, str | None], ...] = (
-    ("flip_models_fl_logs_model_id_log_date_id", "fl_logs", "model_id, log_date, id", None),
+    # NULLs first: a row without a date (FLIP allows it) is the oldest of the feed.
+    ("flip_models_fl_logs_model_id_log_date_id", "fl_logs", "model_id, log_date NULLS FIRST, id", None),
     ("flip_models_fl_metrics_model_id_timestamp", "fl_metrics", "model_id, timestamp", None),
     (
         "flip_models_models_audit_model_id_action_audit_date",
