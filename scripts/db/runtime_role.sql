@@ -33,5 +33,8 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"runtime_role";
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"runtime_role";
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO :"runtime_role";
 
--- The schema's version is the migrations' business: readable, not writable.
+-- The schema's versions are the migrations' business: readable, not writable (FLIP's, the service's,
+-- and how the service's first migration found the database).
 REVOKE INSERT, UPDATE, DELETE ON TABLE alembic_version FROM :"runtime_role";
+REVOKE INSERT, UPDATE, DELETE ON TABLE flip_models_alembic_version FROM :"runtime_role";
+REVOKE INSERT, UPDATE, DELETE ON TABLE model_service_install FROM :"runtime_role";
