@@ -2,9 +2,10 @@
 
 A run is *stale* when its model is not deleted, is ``INITIATED``, ``PREPARED`` or ``RUNNING``, and
 its newest sign of life is older than ``STALE_RUN_MINUTES``. The signs of life: its newest
-``fl_logs``, ``fl_metrics`` and ``models_audit`` rows, and its newest ``fl_job``'s ``started`` (else
-that job's ``created``). A model with none of these at all counts from its own creation, so that
-no active model escapes the rule. Times are the database's (``now()``), as the rows' own are.
+``fl_logs``, ``fl_metrics``, ``models_audit`` and ``model_status_audit`` rows (a row without a date
+is none), and its newest ``fl_job``'s ``started`` (else that job's ``created``). A model with none
+of these at all counts from its own creation, so that no active model escapes the rule. Now is the
+database's (``now()``); the rows hold UTC (the sessions' time zone), set by the service's clock.
 
 The sweep runs in two phases: one query finds the candidates (:func:`find_stale_runs`), then each
 is failed in its own transaction (:func:`fail_stale_run`): the model row is locked once, the rule

@@ -72,7 +72,7 @@ def refusal(found: FoundDatabase) -> str | None:
         return (
             f"alembic_version holds {found.flip_revision}: this database was built by the model service's "
             "first migration track (a schema of its own, not FLIP's). It cannot be upgraded in place: "
-            "create a new database (locally: delete .local/postgres) or point the service at FLIP's"
+            "create a new database (the local stack's: delete .local/pgdata) or point the service at FLIP's"
         )
     if found.flip_revision is None and found.flip_tables:
         return (
