@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Text, cast, select, text
 
 from bench import coldstart, dataset, lambdas
 from bench import warm as warm_latency
@@ -64,11 +64,11 @@ def _memory_mb(name: str, event: Mapping[str, Any], warm: Mapping[str, Any], dat
 
 
 def _deep_cursor(engine: Engine, model_id: uuid.UUID, rows: int) -> str:
-    """The cursor of a page near the end of the model's logs (keyset, not offset). Read through the
-    table's declaration: FLIP's ``log_date`` is naive UTC, the cursor carries its offset."""
+    """The cursor of a page near the end of the model's logs (keyset, not offset): the date as
+    PostgreSQL stores it, as the service's cursors carry it."""
     with engine.connect() as connection:
         log_date, log_id = connection.execute(
-            select(FLLogs.log_date, FLLogs.id)
+            select(cast(FLLogs.log_date, Text), FLLogs.id)
             .where(FLLogs.model_id == model_id)
             .order_by(FLLogs.log_date, FLLogs.id)
             .offset(max(0, rows - LOGS_DEFAULT_LIMIT - 100))

@@ -186,3 +186,13 @@ def test_the_limits_reach_every_session_at_connect_and_cost_no_round_trip(
         return len(trips)
 
     assert trips_to_connect(**args) == trips_to_connect(**plain)
+
+
+def test_every_session_runs_in_utc_with_iso_dates(database_url: str, container: Callable[..., None]) -> None:
+    """FLIP's timestamps are naive UTC (SPEC §2) and the logs cursor carries dates as stored text."""
+    container()
+    with db.session_scope() as session:
+        assert [session.scalar(text(f"SHOW {name}")) for name in ("TimeZone", "DateStyle")] == [
+            "UTC",
+            "ISO, MDY",
+        ]

@@ -315,3 +315,80 @@ def test_a_body_nested_too_deep_is_dead_lettered_at_once_and_blocks_nothing(
     assert letter["rejection_reason"].startswith("body: not valid JSON")
     assert letter["original_message_id"] == poison["messageId"]
     assert status_of(session, model) == ModelStatus.RESULTS_UPLOADED
+
+
+def _queued_again_after(given: Given, session: Session, end: str) -> tuple[Model, FLJob, FLJob]:
+    """A model whose run ended (``end``: a person's stop, or the sweep's ERROR), reset to PENDING by a
+    person and queued again by the hub: its old job COMPLETED, a new one QUEUED."""
+    from tests.handlers.api_world import build_world
+
+    world = build_world(given, status=ModelStatus.RUNNING)
+    old = given.job(world.model, status=JobStatus.IN_PROGRESS, roster=world.trusts)
+    given.busy_scheduler(old)
+    path = {"modelId": str(world.model.id)}
+    if end == "STOPPED":
+        stopped = world.owner.call(
+            "update_model_status", "PATCH", "/model/{modelId}/status/{status}", path | {"status": "STOPPED"}
+        )
+        assert stopped.status == 200
+    else:
+        assert failed_ids(invoke("fl_status", sqs_event(record(world.model, "ERROR")))) == []
+    reset = world.owner.call(
+        "update_model_status", "PATCH", "/model/{modelId}/status/{status}", path | {"status": "PENDING"}
+    )
+    assert (reset.status, reset.body) == (200, {"status": "PENDING", "changed": True})
+    new = given.job(world.model, status=JobStatus.QUEUED)
+    session.expire_all()
+    return world.model, old, new
+
+
+@pytest.mark.parametrize("end", ["STOPPED", "ERROR"])
+@pytest.mark.parametrize("late", ["RUNNING", "RESULTS_UPLOADED", "RESULTS_UPLOAD_FAILED", "ERROR", "STOPPED"])
+def test_a_late_status_of_an_earlier_run_never_moves_a_model_waiting_in_the_queue(
+    given: Given, session: Session, status_dlq: DeadLetterQueue, end: str, late: str
+) -> None:
+    """Issue 22 item 1: from PENDING a background status applies only while the newest job has been
+    handed to an FL net; here the newest job is QUEUED, so the old run's late message changes nothing."""
+    model, old, new = _queued_again_after(given, session, end)
+    lines_before = hub_lines(session, model)
+
+    response = invoke(
+        "fl_status", bodies_event([status(model, late, event_id=f"old-run:{late}")], queue=QUEUE)
+    )
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.PENDING
+    session.expire_all()
+    assert session.get(FLJob, new.id).status == JobStatus.QUEUED  # still in the queue
+    assert session.get(FLJob, old.id).status == JobStatus.COMPLETED
+    assert hub_lines(session, model) == lines_before
+    assert status_dlq.letters() == []  # acknowledged, not rejected: it is a late message, not a bad one
+
+
+def test_once_the_hub_hands_the_new_job_to_a_net_the_new_run_s_statuses_apply(
+    given: Given, session: Session, status_dlq: DeadLetterQueue
+) -> None:
+    model, _old, new = _queued_again_after(given, session, "STOPPED")
+    session.execute(FLJob.__table__.update().where(FLJob.id == new.id).values(status=JobStatus.IN_PROGRESS))
+    session.commit()
+
+    response = invoke("fl_status", bodies_event([status(model, "PREPARED")], queue=QUEUE))
+
+    assert failed_ids(response) == []
+    assert status_of(session, model) == ModelStatus.PREPARED
+
+
+def test_a_release_never_completes_a_queued_job(given: Given, session: Session) -> None:
+    """A run ends (ERROR) while a newer job of the model is only QUEUED: the run's IN_PROGRESS job is
+    completed and its scheduler freed; the queued job stays in the queue."""
+    model = given.model(status=ModelStatus.RUNNING)
+    running = given.job(model, status=JobStatus.IN_PROGRESS)
+    scheduler = given.busy_scheduler(running)
+    queued = given.job(model, status=JobStatus.QUEUED)
+
+    assert failed_ids(invoke("fl_status", sqs_event(record(model, "ERROR")))) == []
+
+    session.expire_all()
+    assert session.get(FLJob, running.id).status == JobStatus.COMPLETED
+    assert session.get(FLJob, queued.id).status == JobStatus.QUEUED
+    assert session.get(FLScheduler, scheduler.id).status == NetStatus.AVAILABLE

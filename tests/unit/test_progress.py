@@ -42,7 +42,9 @@ def returned(given: Given, model: Model, trust: Trust, round_: int, at: datetime
 def a_run(given: Given) -> tuple[Model, list[Trust]]:
     trusts = [given.trust("GSTT", "Guy's"), given.trust("KCH", "King's"), given.trust("UCLH", "UCL")]
     model = given.model(trusts=trusts)
-    given.job(model, status=JobStatus.IN_PROGRESS, roster=trusts)
+    given.job(
+        model, status=JobStatus.IN_PROGRESS, roster=trusts, created=T0 - 2 * MINUTE, started=T0 - MINUTE
+    )
     return model, trusts
 
 
@@ -58,6 +60,43 @@ def test_no_events_is_nulls_and_the_roster(given: Given, session: Session) -> No
         ("KCH", "training", None, None),
         ("UCLH", "training", None, None),
     ]
+
+
+def test_a_rerun_shows_the_current_run_only(given: Given, session: Session) -> None:
+    """Issue 22 item 3: run 1 finished all five rounds; run 2 (a newer job) is at round 1. Only the
+    events dated from the newest job's start count."""
+    model, (gstt, kch, uclh) = a_run(given)
+    for round_ in range(1, 6):
+        started(given, model, round_, T0 + 10 * MINUTE * (round_ - 1), total=5)
+        for trust in (gstt, kch, uclh):
+            returned(given, model, trust, round_, T0 + 10 * MINUTE * (round_ - 1) + 5 * MINUTE)
+    second = T0 + 3 * 60 * MINUTE
+    given.job(
+        model, status=JobStatus.IN_PROGRESS, roster=[gstt, kch, uclh], created=second - MINUTE, started=second
+    )
+    started(given, model, 1, second + MINUTE, total=8)
+    returned(given, model, gstt, 1, second + 4 * MINUTE)
+
+    progress = get_model_progress(model.id, session, now=second + 5 * MINUTE)
+
+    assert (progress.current_round, progress.total_rounds, progress.started_at) == (1, 8, second + MINUTE)
+    assert [(t.code, t.state, t.last_round) for t in progress.trusts] == [
+        ("GSTT", "returned", 1),
+        ("KCH", "training", None),
+        ("UCLH", "training", None),
+    ]
+
+
+def test_a_queued_job_counts_from_its_creation_and_a_model_without_a_job_shows_no_run(
+    given: Given, session: Session
+) -> None:
+    model = given.model()
+    started(given, model, 3, T0)  # a row of no run: the model has no job
+
+    assert get_model_progress(model.id, session, now=T0).current_round is None
+    given.job(model, status=JobStatus.QUEUED, created=T0 + MINUTE)
+    started(given, model, 1, T0 + 2 * MINUTE)
+    assert get_model_progress(model.id, session, now=T0 + 3 * MINUTE).current_round == 1
 
 
 def test_a_model_without_a_run_has_no_roster(given: Given, session: Session) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import Text, and_, cast, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from flip_models.core.rendering import render_log
@@ -43,30 +44,65 @@ class LogsPage:
     next_cursor: str | None
 
 
-def encode_log_cursor(log_date: datetime | None, log_id: uuid.UUID) -> str:
-    """An opaque cursor: the (log_date, id) of the last row served, base64url without padding."""
-    date_text = None if log_date is None else log_date.isoformat()
-    raw = json.dumps([date_text, str(log_id)], separators=(",", ":")).encode()
+#: A timestamp as PostgreSQL writes it as text (DateStyle ISO): ``-infinity``/``infinity``, or a date
+#: and time of any year it holds (BC included), with the offset of a ``timestamptz``. An earlier
+#: cursor's ISO form (``T`` and an offset) is read too.
+_STORED_TIME = re.compile(
+    r"(-?infinity)|(\d{4,6})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?"
+    r"([+-]\d{2}(?::?\d{2})?)?( BC)?"
+)
+#: The last year PostgreSQL's timestamps hold.
+_LAST_YEAR = 294_276
+
+
+def stored_time(text: str | None) -> datetime | None:
+    """A stored ``log_date`` (as text) as Python can hold it, in UTC; None for NULL and for what a
+    ``datetime`` cannot hold (±infinity, a BC date, a year after 9999), which FLIP's column allows."""
+    if text is None:
+        return None
+    match = _STORED_TIME.fullmatch(text)
+    if match is None or match.group(1) or match.group(10) or len(match.group(2)) > 4:
+        return None
+    parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _valid_stored_time(text: str) -> bool:
+    """Whether ``text`` is a time PostgreSQL would read back (checked before it reaches SQL, so a
+    forged cursor is a 400, never a database error)."""
+    match = _STORED_TIME.fullmatch(text)
+    if match is None:
+        return False
+    if match.group(1):
+        return True
+    year, month, day, hour, minute, second = (int(match.group(n)) for n in range(2, 8))
+    if not 1 <= year <= _LAST_YEAR:
+        return False
+    try:  # the same calendar in a year Python holds (leap years every 400 years alike)
+        datetime(2000 + year % 400, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    return True
+
+
+def encode_log_cursor(stored: str | None, log_id: uuid.UUID) -> str:
+    """An opaque cursor: the (log_date, id) of the last row served, the date exactly as stored (text,
+    so any value round-trips: NULL, ±infinity, BC, year 20000), base64url without padding."""
+    raw = json.dumps([stored, str(log_id)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_log_cursor(cursor: str) -> tuple[datetime | None, uuid.UUID]:
+def decode_log_cursor(cursor: str) -> tuple[str | None, uuid.UUID]:
     """The position a cursor stands for; anything else is an InvalidError on ``cursor``."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        date_text, id_text = json.loads(raw)
+        stored, id_text = json.loads(raw)
         log_id = uuid.UUID(id_text)
-        if date_text is None:  # a row without a date
-            return None, log_id
-        log_date = datetime.fromisoformat(date_text)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise InvalidError("cursor is not one this API returned", field="cursor") from None
-    if log_date.tzinfo is None:
+    if stored is not None and not (isinstance(stored, str) and _valid_stored_time(stored)):
         raise InvalidError("cursor is not one this API returned", field="cursor")
-    try:
-        return log_date.astimezone(UTC), log_id
-    except OverflowError:
-        raise InvalidError("cursor is not one this API returned", field="cursor") from None
+    return stored, log_id
 
 
 def get_logs_page(
@@ -89,7 +125,7 @@ def get_logs_page(
         select(
             FLLogs.id,
             FLLogs.model_id,
-            FLLogs.log_date,
+            cast(FLLogs.log_date, Text).label("log_date"),  # as stored: every value reads and round-trips
             FLLogs.success,
             Trust.name,
             Trust.code,
@@ -110,7 +146,8 @@ def get_logs_page(
                 or_(and_(FLLogs.log_date.is_(None), FLLogs.id > after_id), FLLogs.log_date.is_not(None))
             )
         else:
-            statement = statement.where(tuple_(FLLogs.log_date, FLLogs.id) > tuple_(after_date, after_id))
+            after = cast(literal(after_date, Text), FLLogs.log_date.type)
+            statement = statement.where(tuple_(FLLogs.log_date, FLLogs.id) > tuple_(after, after_id))
     # A Core query on the session's connection: plain column rows, no ORM loading machinery.
     rows = session.connection().execute(statement).all()
     page, more = rows[:limit], len(rows) > limit
@@ -120,7 +157,7 @@ def get_logs_page(
         LogEntry.model_construct(
             id=log_id,
             model_id=log_model_id,
-            log_date=log_date,
+            log_date=stored_time(log_date),
             success=success,
             trust_name=trust_name,
             trust_code=trust_code,

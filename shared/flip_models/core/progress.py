@@ -26,10 +26,21 @@ from flip_models.enums import FLLogEvent
 #: Everything the card needs from the model's rows, in one scan of them (as JSON).
 _EVENTS_SQL = text(
     """
-    WITH events AS MATERIALIZED (
+    WITH run AS (
+        -- The current run: the model's newest job, from its start (else its creation). No job: no run.
+        SELECT coalesce(started, created) AS since
+        FROM fl_job
+        WHERE model_id = :model_id
+        ORDER BY created DESC, id DESC
+        LIMIT 1
+    ), events AS MATERIALIZED (
+        -- Only dates Python can read: other writers may store ±infinity, BC or year 20000 (no event
+        -- of a run in any case).
         SELECT trust, event_type, global_round, success, log_date, id, details
         FROM fl_logs
         WHERE model_id = :model_id
+          AND log_date >= (SELECT since FROM run)
+          AND log_date < '10000-01-01'
     ), rounds AS (
         SELECT global_round, min(log_date) AS started
         FROM events
@@ -84,7 +95,8 @@ class _TrustEvents:
 
 
 def get_model_progress(model_id: uuid.UUID, session: Session, now: datetime | None = None) -> ModelProgress:
-    """The progress of the model's current run and of each trust of its roster (SPEC §3)."""
+    """The progress of the model's current run and of each trust of its roster (SPEC §3): the events
+    dated at or after the start of its newest ``fl_job`` (its ``started``, else ``created``)."""
     raw: dict[str, Any] = json.loads(
         session.execute(
             _EVENTS_SQL,

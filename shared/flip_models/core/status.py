@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flip_models.enums import ModelAuditAction, ModelStatus, StatusAuditAction
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, StatusAuditAction
 from flip_models.errors import ConflictError
 
 #: Status → audit action written on a real change to that status (SPEC §2): FLIP's actions go to
@@ -73,26 +73,38 @@ HUB_LOG_LINES: Mapping[ModelStatus, tuple[str, bool]] = {
 }
 
 
-def is_transition_allowed(current: ModelStatus, new: ModelStatus, *, background: bool) -> bool:
-    """Whether ``current → new`` is a real change under SPEC §3 rules 1–2.
+def ignored_because(
+    current: ModelStatus, new: ModelStatus, *, background: bool, newest_job: JobStatus | None = None
+) -> str | None:
+    """Why ``current → new`` is not a real change under SPEC §3 rules 1–2, or None when it is.
 
     ``background`` transitions come from FL servers and the hub (no user): they never move a run
     backwards. A new run (``INITIATED``, or back to ``PENDING``) starts only when no run is in
-    flight; ``STOPPED`` is accepted only while a run is in flight or has errored.
+    flight; ``STOPPED`` is accepted only while a run is in flight or has errored. A ``PENDING`` model
+    (new, queued, or reset by a person) takes any other background status only while its newest job
+    (``newest_job``, None: it has none) has been handed to an FL net (``IN_PROGRESS``): a late message
+    of an earlier run never moves a model that waits in the queue.
     """
     if new == current:
-        return False
+        return f"the model is {current} already"
     if current == ModelStatus.STOPPED and new in IGNORED_AFTER_STOP:
-        return False
+        return f"the model was STOPPED: a late {new} of its run changes nothing"
     if not background:
-        return True
+        return None
     if new in (ModelStatus.INITIATED, ModelStatus.PENDING):
-        return current not in ACTIVE_STATUSES
+        return None if current not in ACTIVE_STATUSES else f"a run is in flight ({current})"
     if new == ModelStatus.STOPPED:
-        return current in ACTIVE_STATUSES or current == ModelStatus.ERROR
+        if current in ACTIVE_STATUSES or current == ModelStatus.ERROR:
+            return None
+        return f"the model is {current}: there is no run to stop"
     if current == ModelStatus.PENDING:
-        return True
-    return RUN_ORDER[new] > RUN_ORDER[current]
+        if newest_job == JobStatus.IN_PROGRESS:
+            return None
+        waiting = "it has no job" if newest_job is None else f"its newest job is {newest_job}"
+        return f"the model is PENDING and {waiting}: {new} is from an earlier run"
+    if RUN_ORDER[new] > RUN_ORDER[current]:
+        return None
+    return f"a run never moves backwards ({current} → {new})"
 
 
 def is_person_change(current: ModelStatus, new: ModelStatus, *, queued: bool) -> bool:

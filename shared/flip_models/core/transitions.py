@@ -20,11 +20,12 @@ from flip_models.core.status import (
     STATUS_AUDIT_ACTIONS,
     TERMINAL_STATUSES,
     USER_SETTABLE_STATUSES,
+    ignored_because,
     is_person_change,
-    is_transition_allowed,
 )
 from flip_models.enums import JobStatus, ModelStatus, NetStatus, StatusAuditAction
 from flip_models.errors import InvalidError, NotFoundError
+from flip_models.observability import logger
 from flip_models.store.tables import FLJob, FLLogs, FLScheduler, Model, ModelsAudit, ModelStatusAudit, Trust
 from flip_models.store.tables.base import utc_now
 
@@ -61,7 +62,17 @@ def transition(
     """:func:`update_model_status` on a row the caller has already locked (:func:`lock_model`)."""
     current = model.status
     new = current if status is None else status
-    if not is_transition_allowed(current, new, background=user_id is None):
+    background = user_id is None
+    newest_job = (
+        _newest_job_status(model.id, session) if background and current == ModelStatus.PENDING else None
+    )
+    reason = ignored_because(current, new, background=background, newest_job=newest_job)
+    if reason is not None:
+        if new != current:  # re-asserting the status is no news
+            logger.info(
+                "status change ignored",
+                extra={"model_id": str(model.id), "status": current, "requested": new, "reason": reason},
+            )
         return current
     model.status = new
     action = STATUS_AUDIT_ACTIONS.get(new)
@@ -106,6 +117,16 @@ def update_model_status_by_user(
     return now, now != before
 
 
+def _newest_job_status(model_id: uuid.UUID, session: Session) -> JobStatus | None:
+    """The status of the model's newest ``fl_job`` (by ``created``, then ``id``), None when it has none."""
+    return session.scalar(
+        select(FLJob.status)
+        .where(FLJob.model_id == model_id)
+        .order_by(FLJob.created.desc(), FLJob.id.desc())
+        .limit(1)
+    )
+
+
 def _has_queued_job(model: Model, session: Session) -> bool:
     return (
         session.scalar(select(exists().where(FLJob.model_id == model.id, FLJob.status == JobStatus.QUEUED)))
@@ -124,19 +145,22 @@ def dequeue(session: Session, *model_ids: uuid.UUID) -> None:
 
 
 def release_scheduler_for_model(model_id: uuid.UUID, session: Session) -> None:
-    """The model's newest non-DELETED job becomes COMPLETED; the scheduler holding it AVAILABLE."""
+    """The model's newest ``IN_PROGRESS`` job becomes COMPLETED; the scheduler holding it AVAILABLE.
+
+    A ``QUEUED`` job is never completed by a release: it has not started, and completing it would
+    take the model out of the queue (SPEC §3 rule 3).
+    """
     job = session.scalar(
         select(FLJob)
-        .where(FLJob.model_id == model_id, FLJob.status != JobStatus.DELETED)
+        .where(FLJob.model_id == model_id, FLJob.status == JobStatus.IN_PROGRESS)
         .order_by(FLJob.created.desc(), FLJob.id.desc())
         .limit(1)
         .with_for_update()
     )
     if job is None:
         return
-    if job.status != JobStatus.COMPLETED:  # an earlier run's job keeps the time it really ended
-        job.status = JobStatus.COMPLETED
-        job.completed = utc_now()
+    job.status = JobStatus.COMPLETED
+    job.completed = utc_now()
     session.execute(
         update(FLScheduler)
         .where(FLScheduler.job_id == job.id)

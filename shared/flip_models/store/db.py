@@ -132,8 +132,10 @@ def connect_args(settings: Settings) -> dict[str, Any]:
         "application_name": APPLICATION_NAME,
         "startup_params": {
             # FLIP's timestamps are naive, holding UTC: every conversion between them and now() or
-            # an ISO time with an offset goes through the session's time zone (SPEC §2).
+            # an ISO time with an offset goes through the session's time zone (SPEC §2); a stored
+            # time read as text (the logs cursor) is in ISO form whatever the server's default.
             "TimeZone": "UTC",
+            "DateStyle": "ISO, MDY",
             "statement_timeout": _milliseconds(settings.db_statement_timeout_seconds),
             "lock_timeout": _milliseconds(settings.db_lock_timeout_seconds),
             "idle_in_transaction_session_timeout": _milliseconds(
