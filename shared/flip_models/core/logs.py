@@ -45,11 +45,11 @@ class LogsPage:
 
 
 #: A timestamp as PostgreSQL writes it as text (DateStyle ISO): ``-infinity``/``infinity``, or a date
-#: and time of any year it holds (BC included), with the offset of a ``timestamptz``. An earlier
-#: cursor's ISO form (``T`` and an offset) is read too.
+#: and time of any year it holds (BC included), with the offset of a ``timestamptz`` (always UTC's:
+#: the sessions run in UTC). An earlier cursor's ISO form (``T``, ``+00:00``) is read too.
 _STORED_TIME = re.compile(
     r"(-?infinity)|(\d{4,6})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?"
-    r"([+-]\d{2}(?::?\d{2})?)?( BC)?"
+    r"(\+00(?::?00)?)?( BC)?"
 )
 #: The last year PostgreSQL's timestamps hold.
 _LAST_YEAR = 294_276
@@ -97,6 +97,8 @@ def decode_log_cursor(cursor: str) -> tuple[str | None, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stored, id_text = json.loads(raw)
+        if not isinstance(id_text, str):
+            raise TypeError(id_text)
         log_id = uuid.UUID(id_text)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise InvalidError("cursor is not one this API returned", field="cursor") from None
