@@ -24,7 +24,7 @@ from sqlalchemy import Engine, Text, cast, select, text
 from bench import coldstart, dataset, lambdas
 from bench import warm as warm_latency
 from bench.timing import goal, time_calls
-from flip_models.core.logs import LOGS_DEFAULT_LIMIT, encode_log_cursor
+from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LogCursor, encode_log_cursor
 from flip_models.store.tables import FLLogs
 
 LINEAR_SLACK = 1.2
@@ -76,7 +76,7 @@ def _deep_cursor(engine: Engine, model_id: uuid.UUID, rows: int) -> str:
         ).one()
     if log_date is None:  # the bench's rows all have one
         raise RuntimeError("a bench log row without its log_date")
-    return encode_log_cursor(log_date, log_id)
+    return encode_log_cursor(LogCursor("after", log_date, log_id))
 
 
 def _body_bytes(name: str, event: Mapping[str, Any]) -> int:

@@ -1,6 +1,7 @@
 """GET /model/{modelId}/logs: the model's log rows, oldest first, as a JSON array (read access).
 
-The next page, when there is one, is in the ``Link`` (``rel="next"``) and ``X-Next-Cursor`` headers.
+Without a cursor, the newest rows; the pages of older and newer rows are in the ``Link`` (``rel="prev"``,
+``rel="next"``), ``X-Prev-Cursor`` and ``X-Next-Cursor`` headers.
 """
 
 from typing import Annotated, Any
@@ -16,7 +17,7 @@ from flip_models.api.resolver import (
     current_caller,
     json_response,
     make_resolver,
-    next_page_headers,
+    page_headers,
 )
 from flip_models.core.access import Permission, authorize_model
 from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
@@ -31,7 +32,9 @@ app = make_resolver()
     "/model/<modelId>/logs",
     summary="A model's logs",
     tags=["models"],
-    responses=api_responses(errors=(400,), model=list[LogEntry], headers=("Link", "X-Next-Cursor")),
+    responses=api_responses(
+        errors=(400,), model=list[LogEntry], headers=("Link", "X-Prev-Cursor", "X-Next-Cursor")
+    ),
 )
 def get_model_logs(
     modelId: UUID,
@@ -43,7 +46,7 @@ def get_model_logs(
         authorize_model(modelId, caller, Permission.READ, session)
         page = get_logs_page(modelId, session, limit=limit, cursor=cursor)
     # The page is already the JSON text of its array: sent as it is, not serialised again.
-    return json_response(200, page.body, next_page_headers(app, limit, page.next_cursor))
+    return json_response(200, page.body, page_headers(app, limit, page.next_cursor, page.prev_cursor))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -35,9 +35,11 @@ REFUSED = {
     "DROP TABLE fl_logs": "drop a table",
     "TRUNCATE model CASCADE": "empty a table",
     "CREATE INDEX intruder ON model (name)": "create an index",
-    "DROP INDEX ix_model_project_id": "drop an index",
+    "DROP INDEX flip_models_model_project_id": "drop an index",
     "ALTER TABLE model OWNER TO CURRENT_USER": "take a table over",
-    "UPDATE alembic_version SET version_num = version_num": "change the schema version",
+    "UPDATE alembic_version SET version_num = version_num": "change FLIP's schema version",
+    "UPDATE flip_models_alembic_version SET version_num = version_num": "change the service's schema version",
+    "DELETE FROM model_service_install": "forget how the service was installed",
     "CREATE SCHEMA intruder": "create a schema",
     "CREATE FUNCTION intruder() RETURNS int LANGUAGE sql AS 'select 1'": "create a function",
     "ALTER TABLE model DISABLE TRIGGER ALL": "disable triggers",
@@ -108,7 +110,8 @@ def seeded(roles: Roles) -> Roles:
     engine = create_engine(roles.owner_url)
     with engine.begin() as connection:
         query = (
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN "
+            "('alembic_version', 'flip_models_alembic_version', 'model_service_install')"
         )
         tables = connection.scalars(text(query)).all()
         connection.execute(text("TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " CASCADE"))

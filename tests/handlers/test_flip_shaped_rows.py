@@ -40,15 +40,14 @@ def test_a_log_line_without_a_date_is_served_first_and_paging_passes_it_once(giv
 
     whole = world.viewer.call("get_model_logs", "GET", "/model/{modelId}/logs", path)
     pages: list[list[dict[str, object]]] = []
-    cursor: str | None = None
-    while True:
-        query = {"limit": "1"} | ({"cursor": cursor} if cursor else {})
+    query = {"limit": "1"}
+    while True:  # from the newest row back to the oldest
         page = world.viewer.call("get_model_logs", "GET", "/model/{modelId}/logs", path, query=query)
         assert page.status == 200, page.raw_body
-        pages.append(page.body)
-        cursor = page.headers.get("X-Next-Cursor")
-        if cursor is None:
+        pages.insert(0, page.body)
+        if "X-Prev-Cursor" not in page.headers:
             break
+        query = {"limit": "1", "cursor": page.headers["X-Prev-Cursor"]}
 
     assert whole.status == 200
     assert (whole.body[0]["log"], whole.body[0]["logDate"]) == ("undated", None)

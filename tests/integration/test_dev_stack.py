@@ -94,6 +94,7 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     assert run_line(dev_stack, variables, steps[1]).strip() == "204"
     session.expire_all()
     assert session.scalar(select(Model.name).where(Model.id == PENDING)) == "Pneumonia baseline v2"
+    session.rollback()  # never idle in a transaction while the stack works (the server ends it at 10 s)
 
     # 3. send metrics through the queue: 3 applied by the poller + handler, 3 dead-lettered
     assert "sent 6 message(s)" in run_line(dev_stack, variables, steps[2])
@@ -102,7 +103,8 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
         session.expire_all()
         rows = session.scalars(
             select(FLMetrics.label).where(FLMetrics.model_id == RUNNING, FLMetrics.global_round == 3)
-        )
+        ).all()
+        session.rollback()
         return sorted(rows) == ["ACCURACY", "LOSS_FUNCTION", "TRAIN_LOSS"]
 
     wait_for(metrics_applied)
@@ -158,6 +160,7 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     assert (
         session.scalar(select(FLScheduler.status).where(FLScheduler.id == SCHEDULER)) == NetStatus.AVAILABLE
     )
+    session.rollback()
 
     # 8. logs: an array, rendered round events, the stop line last
     logs = json.loads(run_line(dev_stack, variables, steps[7]))
@@ -202,7 +205,9 @@ def test_the_local_stack_sweeps_the_demo_run_whose_fl_server_went_silent(
 
         def failed() -> bool:
             session.expire_all()
-            return session.scalar(select(Model.status).where(Model.id == SILENT)) == ModelStatus.ERROR
+            failed = session.scalar(select(Model.status).where(Model.id == SILENT)) == ModelStatus.ERROR
+            session.rollback()
+            return failed
 
         wait_for(failed)
         wait_for(lambda: str(SILENT) in stack.output())

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from flip_local.demo import DemoSummary, seed_demo
-from flip_models.store.tables import Base
+from tests.conftest import TEST_TABLES
 from tests.dev_stack import RunningStack, running_dev_stack
 from tests.handlers.conftest import dead_letter_queue  # noqa: F401 (moto DLQs, a shared fixture)
 from tests.integration.conftest import fl_queues, localstack_endpoint, sqs  # noqa: F401 (LocalStack)
@@ -58,13 +58,48 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def reset_to_demo(engine: Engine) -> DemoSummary:
     """Empty every table and insert the demo data again (a known world for the next cases)."""
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{table}"' for table in TEST_TABLES)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     with sessionmaker(bind=engine)() as session:
         summary = seed_demo(session)
         session.commit()
     return summary
+
+
+#: Rows of the running demo model that FLIP's schema allows and other writers may store (issue 22):
+#: dates NULL, ±infinity, BC and year 20000; texts of quotes, escapes and multi-byte characters at
+#: the cut (32,768 characters: each escapes in JSON to 2–6 bytes); a metric that is not a number.
+_ODD_LOGS = [
+    ("NULL", "undated"),
+    ("'infinity'", "dated infinity"),
+    ("'-infinity'", "dated -infinity"),
+    ("'0044-03-15 12:00:00 BC'", "dated BC"),
+    ("'20000-01-01 00:00:00'", "dated in year 20000"),
+    ("now()", '{"quoted": "json", "a": [1, 2]}' * 1_000),
+    ("now()", '"\\\u2028€😀\x01' * 4_681),
+]
+
+
+def add_odd_rows(engine: Engine, model_id: object) -> None:
+    with engine.begin() as connection:
+        for date, line in _ODD_LOGS:
+            connection.execute(
+                text(
+                    "INSERT INTO fl_logs (id, model_id, log_date, success, log) "
+                    f"VALUES (gen_random_uuid(), :model, {date}, true, :line)"
+                ),
+                {"model": model_id, "line": line[:32_768]},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO fl_metrics (id, trust, fl_client_name, model_id, global_round, timestamp, "
+                "label, result, x_label, x_value) SELECT gen_random_uuid(), trust, fl_client_name, model_id, "
+                "1, 'infinity', label, 'NaN', x_label, '-Infinity' FROM fl_metrics WHERE model_id = :model "
+                "LIMIT 1"
+            ),
+            {"model": model_id},
+        )
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,10 @@ class Site:
 
     model_a: uuid.UUID
     model_b: uuid.UUID
+    #: A model waiting in the queue after a reset: its run ended, a person set it back to PENDING and
+    #: the hub queued it again (a COMPLETED job, then a QUEUED one). Late statuses of the old run are
+    #: sent to it too; none may move it (SPEC §3 rule 2).
+    queued: uuid.UUID | None = None
 
     def clients_of(self, model: uuid.UUID) -> list[str]:
         return ["Trust_1"] if model == self.model_a else ["Trust_1", "Trust_2"]
@@ -302,7 +306,9 @@ def valid_status(draw: st.DrawFn, site: Site) -> dict[str, Any]:
     status = draw(st.sampled_from(STATUSES))
     spelled = draw(st.sampled_from([status, status.lower(), f"  {status.title()} "]))
     return {
-        "model_id": str(draw(st.sampled_from([site.model_a, site.model_b]))),
+        "model_id": str(
+            draw(st.sampled_from([site.model_a, site.model_b, *([site.queued] if site.queued else [])]))
+        ),
         "status": spelled,
         "event_id": draw(event_ids()),
     }

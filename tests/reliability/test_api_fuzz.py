@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from flip_local.demo import DEMO_USERS, DemoSummary
 from tests.dev_stack import RunningStack
 from tests.lambda_support import ROOT
-from tests.reliability.conftest import DERANDOMIZE, record, reset_to_demo
+from tests.reliability.conftest import DERANDOMIZE, add_odd_rows, record, reset_to_demo
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "openapi.json")
 OPERATIONS: list[APIOperation] = [result.ok() for result in SCHEMA.get_all_operations()]
@@ -91,6 +91,7 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
     operation: APIOperation, local_stack: RunningStack, engine: Engine, database_url: str
 ) -> None:
     demo = reset_to_demo(engine)
+    add_odd_rows(engine, demo.running_model_id)
     statuses: Counter[int] = Counter()
     database_name = database_url.rsplit("/", 1)[-1]
 

@@ -21,6 +21,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import hypothesis
@@ -31,9 +32,17 @@ from sqlalchemy import Column, func, select
 from sqlalchemy.orm import Session
 
 from flip_models.core.rendering import render_log
-from flip_models.enums import ModelStatus
+from flip_models.enums import JobStatus, ModelStatus
 from flip_models.fl.outcomes import REUSED_KEY_REASON
-from flip_models.store.tables import FLLogMessage, FLLogs, FLMetricMessage, FLMetrics, ReceivedStatusMessage
+from flip_models.store.tables import (
+    FLJob,
+    FLLogMessage,
+    FLLogs,
+    FLMetricMessage,
+    FLMetrics,
+    Model,
+    ReceivedStatusMessage,
+)
 from tests.builders import Given
 from tests.handlers.conftest import DeadLetterQueue, invoke
 from tests.reliability.conftest import DERANDOMIZE, record
@@ -166,7 +175,10 @@ def build_site(given: Given) -> Site:
     given.slot("Trust_9")  # a slot assigned to no trust
     model_a = given.model(trusts=[trust_1], status=ModelStatus.RUNNING)
     model_b = given.model(trusts=[trust_1, trust_2], status=ModelStatus.PENDING)
-    return Site(model_a.id, model_b.id)
+    queued = given.model(trusts=[trust_1], status=ModelStatus.PENDING)
+    given.job(queued, status=JobStatus.COMPLETED, created=datetime.now(UTC) - timedelta(hours=2))
+    given.job(queued, status=JobStatus.QUEUED)
+    return Site(model_a.id, model_b.id, queued.id)
 
 
 @pytest.mark.parametrize("queue", QUEUES, ids=lambda q: q.function)
@@ -280,6 +292,12 @@ def test_every_generated_message_is_applied_once_or_dead_lettered_with_a_reason(
     assert len(ledger.sent) == len(applied) + len(rejected)
     if queue.function == "fl_logs":
         _every_log_row_is_cut_and_renders(session)
+    if queue.function == "fl_status":  # the late statuses of an earlier run moved nothing
+        assert session.scalar(select(Model.status).where(Model.id == site.queued)) == ModelStatus.PENDING
+        jobs = session.scalars(
+            select(FLJob.status).where(FLJob.model_id == site.queued).order_by(FLJob.created)
+        )
+        assert list(jobs) == [JobStatus.COMPLETED, JobStatus.QUEUED]
     record(
         f"message_fuzzing.{queue.function}",
         sent=len(ledger.sent),

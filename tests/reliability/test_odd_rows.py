@@ -146,16 +146,18 @@ def test_every_read_route_answers_whatever_the_rows_hold(
     viewer = world.viewer
 
     seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(len(ids) + 2):
-        query = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+    query = {"limit": "2"}
+    for _ in range(len(ids) + 2):  # from the newest rows back to the oldest
         page = viewer.call("get_model_logs", "GET", "/model/{modelId}/logs", path, query=query)
         assert page.status == 200, page.raw_body
         seen += [row["id"] for row in _strict_json(page.raw_body)]
-        cursor = page.headers.get("X-Next-Cursor")
-        if cursor is None:
+        if "X-Prev-Cursor" not in page.headers:
             break
+        query = {"limit": "2", "cursor": page.headers["X-Prev-Cursor"]}
     assert sorted(seen) == sorted(ids)  # each row once, whatever its date
+    oldest = {"limit": "2", "cursor": page.headers["X-Next-Cursor"]}
+    forward = viewer.call("get_model_logs", "GET", "/model/{modelId}/logs", path, query=oldest)
+    assert forward.status == 200  # and a cursor of any stored date reads on
 
     for function, resource in [
         ("get_model_logs", "/model/{modelId}/logs"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from typing import Literal
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from flip_models.core.access import Caller, Permission, authorize_project
 from flip_models.core.creation import create_model
 from flip_models.core.listing import PAGE_SIZE_MAX, ModelFilter, parse_status_filter
-from flip_models.core.logs import decode_log_cursor, encode_log_cursor, get_logs_page
+from flip_models.core.logs import LogCursor, decode_log_cursor, encode_log_cursor, get_logs_page
 from flip_models.core.schemas import CreateModelRequest
 from flip_models.enums import JobStatus, ModelStatus
 from flip_models.errors import InvalidError
@@ -33,13 +34,25 @@ from tests.builders import Given
         None,  # no date
     ],
 )
-def test_a_cursor_round_trips_any_stored_date(stored: str | None) -> None:
-    row_id = uuid.uuid4()
+@pytest.mark.parametrize("direction", ["after", "before"])
+def test_a_cursor_round_trips_any_stored_date(
+    stored: str | None, direction: Literal["after", "before"]
+) -> None:
+    position = LogCursor(direction, stored, uuid.uuid4())
 
-    cursor = encode_log_cursor(stored, row_id)
+    cursor = encode_log_cursor(position)
 
     assert "=" not in cursor
-    assert decode_log_cursor(cursor) == (stored, row_id)
+    assert decode_log_cursor(cursor) == position
+
+
+def test_a_cursor_of_two_parts_from_before_the_feed_read_both_ways_reads_newer_rows() -> None:
+    row_id = uuid.uuid4()
+    earlier = base64.urlsafe_b64encode(json.dumps(["2026-05-01T12:00:00+00:00", str(row_id)]).encode())
+
+    assert decode_log_cursor(earlier.decode().rstrip("=")) == LogCursor(
+        "after", "2026-05-01T12:00:00+00:00", row_id
+    )
 
 
 @pytest.mark.parametrize(

@@ -145,8 +145,10 @@ _ERROR_DESCRIPTIONS: Mapping[int, str] = {
 
 #: Response headers a route may send besides CORS, and what they mean (exposed to browsers).
 RESPONSE_HEADERS: Mapping[str, str] = {
-    "Link": 'The next page, when there is one: `<…?limit=N&cursor=C>; rel="next"`',
-    "X-Next-Cursor": "The cursor of the next page, when there is one",
+    "Link": 'The pages around this one: `<…?limit=N&cursor=C>; rel="prev"` (older rows, when there are '
+    'some) and `<…?limit=N&cursor=C>; rel="next"` (newer rows: always, an empty page means none yet)',
+    "X-Next-Cursor": "The cursor of the newer rows' page (always given)",
+    "X-Prev-Cursor": "The cursor of the older rows' page, when there are older rows",
 }
 
 
@@ -258,15 +260,26 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
     return caller
 
 
-def next_page_headers(app: APIGatewayRestResolver, limit: int, cursor: str | None) -> dict[str, str]:
-    """``Link`` (``rel="next"``) and ``X-Next-Cursor`` for a page that has a next one, else none.
+def page_headers(
+    app: APIGatewayRestResolver, limit: int, next_cursor: str | None, prev_cursor: str | None
+) -> dict[str, str]:
+    """``Link`` (``rel="prev"``, ``rel="next"``) with ``X-Prev-Cursor`` and ``X-Next-Cursor``, for the
+    pages a page has around it.
 
-    The link is the path the client called (``requestContext.path``: with the stage, or the custom
-    domain's base path) with the same ``limit`` and the next cursor.
+    Each link is the path the client called (``requestContext.path``: with the stage, or the custom
+    domain's base path) with the same ``limit`` and that page's cursor.
     """
-    if cursor is None:
-        return {}
     event = app.current_event
     path = event.request_context.path or event.path
-    query = urlencode({"limit": limit, "cursor": cursor})
-    return {"Link": f'<{path}?{query}>; rel="next"', "X-Next-Cursor": cursor}
+    links: list[str] = []
+    headers: dict[str, str] = {}
+    for rel, cursor, header in (
+        ("prev", prev_cursor, "X-Prev-Cursor"),
+        ("next", next_cursor, "X-Next-Cursor"),
+    ):
+        if cursor is not None:
+            links.append(f'<{path}?{urlencode({"limit": limit, "cursor": cursor})}>; rel="{rel}"')
+            headers[header] = cursor
+    if links:
+        headers["Link"] = ", ".join(links)
+    return headers

@@ -14,10 +14,10 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal
 
 from pydantic import TypeAdapter
-from sqlalchemy import Text, and_, cast, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Text, and_, cast, literal, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from flip_models.core.rendering import render_log
@@ -36,12 +36,14 @@ _ENTRY = TypeAdapter(LogEntry)
 
 @dataclass(frozen=True)
 class LogsPage:
-    """One page: its rows as the JSON array the API sends, how many, and the next page's cursor
-    (None on the last page)."""
+    """One page: its rows as the JSON array the API sends, how many, the cursor of the newer rows
+    after it (always: a live feed has no last page) and of the older rows before it (None at the
+    feed's start)."""
 
     body: str
     rows: int
-    next_cursor: str | None
+    next_cursor: str
+    prev_cursor: str | None
 
 
 #: A timestamp as PostgreSQL writes it as text (DateStyle ISO): ``-infinity``/``infinity``, or a date
@@ -55,15 +57,15 @@ _STORED_TIME = re.compile(
 _LAST_YEAR = 294_276
 
 
-def stored_time(text: str | None) -> datetime | None:
+def stored_time(stored: str | None) -> datetime | None:
     """A stored ``log_date`` (as text) as Python can hold it, in UTC; None for NULL and for what a
     ``datetime`` cannot hold (±infinity, a BC date, a year after 9999), which FLIP's column allows."""
-    if text is None:
+    if stored is None:
         return None
-    match = _STORED_TIME.fullmatch(text)
+    match = _STORED_TIME.fullmatch(stored)
     if match is None or match.group(1) or match.group(10) or len(match.group(2)) > 4:
         return None
-    parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+    parsed = datetime.fromisoformat(stored.replace(" ", "T", 1))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -85,26 +87,82 @@ def _valid_stored_time(text: str) -> bool:
     return True
 
 
-def encode_log_cursor(stored: str | None, log_id: uuid.UUID) -> str:
-    """An opaque cursor: the (log_date, id) of the last row served, the date exactly as stored (text,
-    so any value round-trips: NULL, ±infinity, BC, year 20000), base64url without padding."""
-    raw = json.dumps([stored, str(log_id)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+#: The position before every row: a forward cursor from it reads the feed from its start.
+_START: Final = (None, uuid.UUID(int=0))
 
 
-def decode_log_cursor(cursor: str) -> tuple[str | None, uuid.UUID]:
-    """The position a cursor stands for; anything else is an InvalidError on ``cursor``."""
+@dataclass(frozen=True)
+class LogCursor:
+    """A position in the feed and the direction to read from it: ``after`` (newer rows) or
+    ``before`` (older rows). ``stored`` is the row's ``log_date`` exactly as stored (text)."""
+
+    direction: Literal["after", "before"]
+    stored: str | None
+    row_id: uuid.UUID
+
+
+def encode_log_cursor(cursor: LogCursor) -> str:
+    """An opaque cursor, base64url without padding: the date as stored (text, so any value
+    round-trips: NULL, ±infinity, BC, year 20000), the row id and the direction."""
+    raw = json.dumps([cursor.stored, str(cursor.row_id), cursor.direction], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_log_cursor(cursor: str) -> LogCursor:
+    """The position a cursor stands for; anything else is an InvalidError on ``cursor``. A cursor
+    of two parts (issued before the feed read both ways) reads newer rows."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stored, id_text = json.loads(raw)
-        if not isinstance(id_text, str):
+        parts = json.loads(raw)
+        if not isinstance(parts, list) or len(parts) not in (2, 3):
+            raise TypeError(parts)
+        stored, id_text, *rest = parts
+        direction: Literal["after", "before"] = "before" if rest == ["before"] else "after"
+        if not isinstance(id_text, str) or rest not in ([], ["after"], ["before"]):
             raise TypeError(id_text)
-        log_id = uuid.UUID(id_text)
+        row_id = uuid.UUID(id_text)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise InvalidError("cursor is not one this API returned", field="cursor") from None
     if stored is not None and not (isinstance(stored, str) and _valid_stored_time(stored)):
         raise InvalidError("cursor is not one this API returned", field="cursor")
-    return stored, log_id
+    return LogCursor(direction, stored, row_id)
+
+
+def settled_before(session: Session) -> datetime:
+    """The time before which the feed holds every row it will ever hold (the *settle horizon*).
+
+    The service dates each row it writes with the database's clock at the inserting statement, so a
+    row that commits later than another may carry an earlier date: a reader that paged past that date
+    would never see it. Every such row belongs to a transaction running now, and is dated at or after
+    that transaction's start; so no row will ever appear before the earliest start of the writing
+    transactions running now (read from ``pg_stat_activity``: the service's sessions share one role),
+    or before now. Read in a statement of its own, before the page's: a transaction that commits
+    between the two is then either in this answer or visible to the page's snapshot.
+    """
+    horizon: datetime = session.connection().execute(_HORIZON_SQL).scalar_one()
+    return horizon
+
+
+_HORIZON_SQL = text(
+    "SELECT least(clock_timestamp(), min(xact_start)) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+)
+
+
+def _after(stored: str | None, row_id: uuid.UUID) -> ColumnElement[bool]:
+    """Rows after a position, in the feed's order (``log_date`` NULLs first, then ``id``)."""
+    if stored is None:
+        return or_(and_(FLLogs.log_date.is_(None), FLLogs.id > row_id), FLLogs.log_date.is_not(None))
+    at = cast(literal(stored, Text), FLLogs.log_date.type)
+    return tuple_(FLLogs.log_date, FLLogs.id) > tuple_(at, row_id)
+
+
+def _before(stored: str | None, row_id: uuid.UUID) -> ColumnElement[bool]:
+    """Rows before a position, in the feed's order."""
+    if stored is None:
+        return and_(FLLogs.log_date.is_(None), FLLogs.id < row_id)
+    at = cast(literal(stored, Text), FLLogs.log_date.type)
+    return or_(FLLogs.log_date.is_(None), tuple_(FLLogs.log_date, FLLogs.id) < tuple_(at, row_id))
 
 
 def get_logs_page(
@@ -115,14 +173,20 @@ def get_logs_page(
     cursor: str | None = None,
     max_bytes: int = LOGS_PAGE_MAX_BYTES,
 ) -> LogsPage:
-    """Up to ``limit`` log rows after ``cursor``, oldest first (keyset on ``(log_date, id)``), as a
-    JSON array of at most ``max_bytes`` (at least one row, whatever its size).
+    """A page of the model's logs, oldest first, as a JSON array of at most ``max_bytes`` (at least
+    one row, whatever its size), with the cursors of the pages before and after it (SPEC §4).
 
-    A row without a date (FLIP's ``log_date`` is nullable; other writers store such rows) comes
-    first, as the oldest: the service's index orders ``log_date`` with NULLs first.
+    Without ``cursor``: the newest ``limit`` rows (what the web app polls). ``after`` a position:
+    the next ``limit`` *settled* rows (dated before :func:`settled_before`), so a reader that pages
+    forward never passes a row that is still to commit; its next cursor is always given (an empty
+    page: nothing newer yet). ``before`` a position: the ``limit`` rows before it. The feed's order is
+    ``(log_date, id)``, NULL dates first; a page that reads older rows keeps its newest when the
+    byte budget ends it early, one that reads newer rows keeps its oldest.
     """
     if not 1 <= limit <= LOGS_MAX_LIMIT:
         raise InvalidError(f"limit must be between 1 and {LOGS_MAX_LIMIT}", field="limit")
+    position = None if cursor is None else decode_log_cursor(cursor)
+    horizon = settled_before(session) if position is None or position.direction == "after" else None
     statement = (
         select(
             FLLogs.id,
@@ -135,26 +199,68 @@ def get_logs_page(
             FLLogs.log,
             FLLogs.event_type,
             FLLogs.details,
+            or_(FLLogs.log_date.is_(None), FLLogs.log_date < horizon).label("settled")
+            if horizon is not None
+            else literal(True).label("settled"),
         )
         .outerjoin(Trust, Trust.id == FLLogs.trust)
         .where(FLLogs.model_id == model_id)
-        .order_by(FLLogs.log_date.asc().nulls_first(), FLLogs.id)
         .limit(limit + 1)
     )
-    if cursor is not None:
-        after_date, after_id = decode_log_cursor(cursor)
-        if after_date is None:
-            statement = statement.where(
-                or_(and_(FLLogs.log_date.is_(None), FLLogs.id > after_id), FLLogs.log_date.is_not(None))
-            )
-        else:
-            after = cast(literal(after_date, Text), FLLogs.log_date.type)
-            statement = statement.where(tuple_(FLLogs.log_date, FLLogs.id) > tuple_(after, after_id))
+    forward = position is not None and position.direction == "after"
+    if forward:
+        assert position is not None
+        assert horizon is not None
+        statement = statement.where(
+            _after(position.stored, position.row_id),
+            or_(FLLogs.log_date.is_(None), FLLogs.log_date < horizon),
+        ).order_by(FLLogs.log_date.asc().nulls_first(), FLLogs.id)
+    else:
+        if position is not None:
+            statement = statement.where(_before(position.stored, position.row_id))
+        statement = statement.order_by(FLLogs.log_date.desc().nulls_last(), FLLogs.id.desc())
     # A Core query on the session's connection: plain column rows, no ORM loading machinery.
-    rows = session.connection().execute(statement).all()
+    rows = list(session.connection().execute(statement).all())
     page, more = rows[:limit], len(rows) > limit
-    # The values come typed from our own columns (UUID, timestamptz, bool, text, int): the entries
-    # are constructed without validating them again, which was most of a page's Python time.
+    if not forward:
+        page.reverse()  # read newest first, served oldest first
+    body, kept = _page_body(page, max_bytes, keep_newest=not forward)
+    if forward:
+        assert position is not None
+        page = page[:kept]
+        here = (position.stored, position.row_id)
+        return LogsPage(
+            body=body,
+            rows=len(page),
+            next_cursor=encode_log_cursor(LogCursor("after", *_at(page[-1]) if page else here)),
+            prev_cursor=encode_log_cursor(LogCursor("before", *_at(page[0]) if page else here)),
+        )
+    older = more or kept < len(page)
+    page = page[len(page) - kept :]
+    prev_cursor = encode_log_cursor(LogCursor("before", *_at(page[0]))) if older and page else None
+    if position is None:
+        # The newest page: reading newer rows goes on from its last settled row (an unsettled one is
+        # read again once settled), or from the row before the page when none of it is settled.
+        settled = [row for row in page if row.settled]
+        next_at = _at(settled[-1]) if settled else (_at(page[0]) if older else _START)
+    else:
+        next_at = _at(page[-1]) if page else (position.stored, position.row_id)
+    return LogsPage(
+        body=body,
+        rows=len(page),
+        next_cursor=encode_log_cursor(LogCursor("after", *next_at)),
+        prev_cursor=prev_cursor,
+    )
+
+
+def _at(row: Any) -> tuple[str | None, uuid.UUID]:
+    """A row's position in the feed: its date as stored, and its id."""
+    return row.log_date, row.id
+
+
+def _page_body(page: list[Any], max_bytes: int, *, keep_newest: bool) -> tuple[str, int]:
+    """The JSON array of the page's rows (rendered), cut to ``max_bytes``: its oldest rows kept, or
+    with ``keep_newest`` its newest; and how many rows it holds."""
     data = [
         LogEntry.model_construct(
             id=log_id,
@@ -177,14 +283,17 @@ def get_logs_page(
             log,
             event_type,
             details,
+            _settled,
         ) in page
     ]
     body = _ENTRIES.dump_json(data, by_alias=True)
-    if len(body) > max_bytes:
-        body, kept = _within(data, max_bytes)
-        page, more = page[:kept], True
-    next_cursor = encode_log_cursor(page[-1].log_date, page[-1].id) if more else None
-    return LogsPage(body=body.decode(), rows=len(page), next_cursor=next_cursor)
+    if len(body) <= max_bytes:
+        return body.decode(), len(data)
+    if keep_newest:
+        cut, kept = _within(data[::-1], max_bytes)
+        return _ENTRIES.dump_json(data[len(data) - kept :], by_alias=True).decode(), kept
+    cut, kept = _within(data, max_bytes)
+    return cut.decode(), kept
 
 
 def _within(entries: list[Any], max_bytes: int) -> tuple[bytes, int]:

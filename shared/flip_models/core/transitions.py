@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from flip_models.core.status import (
@@ -170,7 +170,10 @@ def release_scheduler_for_model(model_id: uuid.UUID, session: Session) -> None:
 
 
 def insert_log(session: Session, **columns: Any) -> FLLogs:
-    """One ``fl_logs`` row added to the caller's unit of work (flushed, never committed here)."""
+    """One ``fl_logs`` row added to the caller's unit of work (flushed, never committed here), dated
+    by the database's clock when it is written (``statement_timestamp()``), as the FL batches date
+    theirs (the logs feed's order only grows as rows are written: core/logs.py)."""
+    columns.setdefault("log_date", func.statement_timestamp())
     row = FLLogs(**columns)
     session.add(row)
     session.flush()

@@ -61,6 +61,8 @@ class BatchInsert:
     key_table: Table
     data_columns: tuple[str, ...]
     hub_rows: bool
+    #: Columns the statement dates itself, with the database's clock (``statement_timestamp()``).
+    stamped: tuple[str, ...] = ()
     sql: str = field(init=False, repr=False, compare=False)
     unnamed: TextClause = field(init=False, repr=False, compare=False)
     kept_sql: TextClause = field(init=False, repr=False, compare=False)
@@ -84,8 +86,14 @@ class BatchInsert:
 
     def _inserts(self, keyed_where: str) -> str:
         """The two writes every statement shares: the keys new now, then the rows of those keys."""
-        data = ", ".join(f"batch.{name}" for name in self.data_columns)
-        columns = ", ".join(self.data_columns)
+        data = ", ".join(
+            [
+                *(f"batch.{name}" for name in self.data_columns),
+                # The batch's rows in the order their messages were sent, a microsecond apart.
+                *("statement_timestamp() + batch.sent_rank * interval '1 microsecond'" for _ in self.stamped),
+            ]
+        )
+        columns = ", ".join([*self.data_columns, *self.stamped])
         return f"""
             keyed AS (
                 INSERT INTO {self.key_table.name} (model_id, message_id, row_id, message_digest)
@@ -108,13 +116,14 @@ class BatchInsert:
         sql = f"""
             WITH batch AS (
                 SELECT b.*, gen_random_uuid() AS row_id, m.id IS NOT NULL AS model_found,
+                       row_number() OVER (ORDER BY b.sent_at, b.seq) - 1 AS sent_rank,
                        s.assigned_to_trust_id AS trust,
                        EXISTS (SELECT FROM model_trust_intersect t
                                WHERE t.model_id = b.model_id AND t.trust_id = s.assigned_to_trust_id)
                        AS trust_in_model
                 FROM json_to_recordset(CAST(:batch AS json))
                      AS b(seq integer, model_id uuid, fl_client_name text, message_id text,
-                          message_digest text, {self._fields()})
+                          message_digest text, sent_at timestamptz, {self._fields()})
                 LEFT JOIN model m ON m.id = b.model_id
                 LEFT JOIN fl_kit_slot s ON s.slot_name = b.fl_client_name
             ), {self._inserts(f"model_found AND {attributable}")}
@@ -129,10 +138,11 @@ class BatchInsert:
         its key; returns the (model, key) of the rows written now."""
         sql = f"""
             WITH batch AS (
-                SELECT b.*, gen_random_uuid() AS row_id
+                SELECT b.*, gen_random_uuid() AS row_id,
+                       row_number() OVER (ORDER BY b.sent_at, b.seq) - 1 AS sent_rank
                 FROM json_to_recordset(CAST(:batch AS json))
-                     AS b(model_id uuid, trust uuid, fl_client_name text, message_id text,
-                          message_digest text, {self._fields()})
+                     AS b(seq integer, model_id uuid, trust uuid, fl_client_name text, message_id text,
+                          message_digest text, sent_at timestamptz, {self._fields()})
             ), {self._inserts("true")}
             SELECT model_id, message_id FROM keyed
         """  # noqa: S608 (names and types from the table definition; the data is the one bound parameter)
@@ -142,7 +152,7 @@ class BatchInsert:
         """Insert ``rows`` (JSON-ready, with ``trust``) as they are, each under its key unless the key
         has a row already; the (model id, key) of the rows written now. One unnamed statement: rows
         are kept only in the rare batch with a failed text from an unattributable client."""
-        batch = json.dumps(list(rows), separators=(",", ":"))
+        batch = json.dumps([{"seq": seq, **row} for seq, row in enumerate(rows)], separators=(",", ":"))
         return {(model_id, key) for model_id, key in connection.execute(self.kept_sql, {"batch": batch})}
 
     def run(self, rows: Sequence[Mapping[str, Any]], connection: Connection) -> list[Attribution]:
@@ -194,8 +204,11 @@ class BatchInsert:
 LOG_ROWS = BatchInsert(
     FLLogs.__table__,  # type: ignore[arg-type]
     FLLogMessage.__table__,  # type: ignore[arg-type]
-    ("log_date", "success", "log", "event_type", "global_round", "details"),
+    ("success", "log", "event_type", "global_round", "details"),
     hub_rows=True,
+    # Dated when written, by the database's clock, as FLIP dates its rows: the feed's order then only
+    # grows as rows are written, and a reader paging forward never passes a late row (core/logs.py).
+    stamped=("log_date",),
 )
 #: Metric rows: every metric belongs to a trust of the model.
 METRIC_ROWS = BatchInsert(

@@ -119,7 +119,7 @@ def _log_row(item: Item[FLLogMessage]) -> dict[str, Any]:
     return {
         "model_id": str(message.model_id),
         "fl_client_name": message.fl_client_name,
-        "log_date": item.sent_at.isoformat(),
+        "sent_at": item.sent_at.isoformat(),
         "success": message.success,
         "log": message.log,
         "event_type": message.event_type,
@@ -139,7 +139,7 @@ def _unattributed_log(item: Item[FLLogMessage], rejected: Rejected) -> dict[str,
         return None
     return {
         "model_id": str(message.model_id),
-        "log_date": item.sent_at.isoformat(),
+        "sent_at": item.sent_at.isoformat(),
         "success": message.success,
         "trust": None,
         "fl_client_name": message.fl_client_name,
@@ -163,6 +163,7 @@ def _metric_row(item: Item[FLMetricMessage]) -> dict[str, Any]:
         "x_label": message.x_label,
         "x_value": message.x_value,
         "timestamp": item.sent_at.isoformat(),
+        "sent_at": item.sent_at.isoformat(),
         "message_id": item.key,
         "message_digest": item.digest,
     }

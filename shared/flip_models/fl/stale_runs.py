@@ -34,7 +34,6 @@ from flip_models.errors import FlipError
 from flip_models.observability import logger, metrics
 from flip_models.store.db import DatabaseError, session_scope
 from flip_models.store.tables import FLJob, FLLogs, FLMetrics, Model, ModelsAudit, ModelStatusAudit
-from flip_models.store.tables.base import utc_now
 
 
 def explanation(silent_minutes: int) -> str:
@@ -123,14 +122,8 @@ def fail_stale_run(model_id: uuid.UUID, stale_after_minutes: int, session: Sessi
         return None
     if transition(model, ModelStatus.ERROR, session) != ModelStatus.ERROR:
         return None  # cannot happen from an active status; the explanation never goes alone
-    # Stamped after the ERROR line (stamped when it was added), so it follows it in the feed.
-    insert_log(
-        session,
-        model_id=model_id,
-        log=explanation(int(row.silent_minutes)),
-        success=False,
-        log_date=utc_now(),
-    )
+    # A statement after the ERROR line's, so dated after it: it follows it in the feed.
+    insert_log(session, model_id=model_id, log=explanation(int(row.silent_minutes)), success=False)
     return StaleRun(model_id, row.last_seen, int(row.silent_minutes))
 
 
