@@ -144,6 +144,38 @@ def test_the_environment_configures_a_reporter(queues: Queues, tmp_path: Path) -
     assert len(queues.received(queues.metrics)) == 1
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readme_says_what_flip_fl_run_id_must_be_unique_per() -> None:
+    paragraphs = [" ".join(p.split()) for p in README.read_text(encoding="utf-8").split("\n\n")]
+    about_it = [p for p in paragraphs if "FLIP_FL_RUN_ID" in p]
+
+    assert any("must be unique per run: one value per FL job" in p for p in about_it)
+    assert any("must be **unique per run**: one value per FL job" in p for p in about_it)
+
+
+def test_a_flip_fl_run_id_shared_by_two_runs_makes_the_second_runs_messages_duplicates(
+    queues: Queues,
+) -> None:
+    """Why it must be unique per run: a model's second run under the first's FLIP_FL_RUN_ID sends the
+    first run's event ids (the FIFO queue drops the second RUNNING); under its own, it arrives."""
+    environ = {
+        "FLIP_FL_LOGS_QUEUE_URL": queues.logs,
+        "FLIP_FL_METRICS_QUEUE_URL": queues.metrics,
+        "FLIP_FL_STATUS_QUEUE_URL": queues.status,
+    }
+    for run_id in ("job-1", "job-1", "job-2"):
+        reporter = FLIPReporter.from_environment(
+            {**environ, "FLIP_FL_RUN_ID": run_id}, sqs_client=queues.client
+        )
+        assert reporter.update_status(MODEL, "RUNNING") is True
+
+    received = queues.received(queues.status)
+    assert len(received) == 2
+    assert len({m["body"]["event_id"] for m in received}) == 2
+
+
 # --- the spool's flush: batches, partial failures, messages SQS refuses ---------------------------
 
 

@@ -60,8 +60,10 @@ class FLIPReporter:
     ``event_id`` derived from what it says and ``run_id`` (the same call in the same run is applied
     once, however often it is sent), and returns whether SQS accepted it. None of them raises.
 
-    ``run_id`` names the run (e.g. the NVFLARE job id or the Flower run id); without one, each
-    reporter is a run of its own. With ``spool_dir``, every message is first written there (crash-
+    ``run_id`` names the run (e.g. the NVFLARE job id or the Flower run id) and must be unique per
+    run: a model's second run under the same ``run_id`` repeats the first run's event ids, and its
+    messages that say the same are taken for the first run's. Without one, each reporter is a run of
+    its own. With ``spool_dir``, every message is first written there (crash-
     safe) and deleted once SQS has it; what could not be sent waits there and is sent, oldest first
     and in batches, by the next call or by :meth:`flush` — also by a new process on the same
     directory. Without it, a message that could not be sent is lost unless the caller repeats the
@@ -107,7 +109,8 @@ class FLIPReporter:
         cls, environ: Optional[Mapping[str, str]] = None, *, sqs_client: Any = None
     ) -> FLIPReporter:
         """A reporter configured by ``FLIP_FL_LOGS_QUEUE_URL``, ``FLIP_FL_METRICS_QUEUE_URL``,
-        ``FLIP_FL_STATUS_QUEUE_URL`` and, optionally, ``FLIP_FL_RUN_ID`` and ``FLIP_FL_SPOOL_DIR``."""
+        ``FLIP_FL_STATUS_QUEUE_URL`` and, optionally, ``FLIP_FL_RUN_ID`` (the ``run_id``: unique per
+        run, i.e. per FL job) and ``FLIP_FL_SPOOL_DIR``."""
         environ = os.environ if environ is None else environ
         missing = [
             name for key, name in ENVIRONMENT.items() if key.endswith("_url") and not environ.get(name)
