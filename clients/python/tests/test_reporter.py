@@ -144,6 +144,38 @@ def test_the_environment_configures_a_reporter(queues: Queues, tmp_path: Path) -
     assert len(queues.received(queues.metrics)) == 1
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readme_says_what_flip_fl_run_id_must_be_unique_per() -> None:
+    paragraphs = [" ".join(p.split()) for p in README.read_text(encoding="utf-8").split("\n\n")]
+    about_it = [p for p in paragraphs if "FLIP_FL_RUN_ID" in p]
+
+    assert any("must be unique per run: one value per FL job" in p for p in about_it)
+    assert any("must be **unique per run**: one value per FL job" in p for p in about_it)
+
+
+def test_a_flip_fl_run_id_shared_by_two_runs_makes_the_second_runs_messages_duplicates(
+    queues: Queues,
+) -> None:
+    """Why it must be unique per run: a model's second run under the first's FLIP_FL_RUN_ID sends the
+    first run's event ids (the FIFO queue drops the second RUNNING); under its own, it arrives."""
+    environ = {
+        "FLIP_FL_LOGS_QUEUE_URL": queues.logs,
+        "FLIP_FL_METRICS_QUEUE_URL": queues.metrics,
+        "FLIP_FL_STATUS_QUEUE_URL": queues.status,
+    }
+    for run_id in ("job-1", "job-1", "job-2"):
+        reporter = FLIPReporter.from_environment(
+            {**environ, "FLIP_FL_RUN_ID": run_id}, sqs_client=queues.client
+        )
+        assert reporter.update_status(MODEL, "RUNNING") is True
+
+    received = queues.received(queues.status)
+    assert len(received) == 2
+    assert len({m["body"]["event_id"] for m in received}) == 2
+
+
 # --- the spool's flush: batches, partial failures, messages SQS refuses ---------------------------
 
 
@@ -221,7 +253,7 @@ def test_a_message_sqs_refuses_for_good_is_kept_aside_not_retried(queues: Queues
     assert "InvalidMessageContents" in (spool / "rejected" / f"{kept.name}.error").read_text()
 
 
-def test_after_a_failed_call_others_only_spool_until_the_hold_off_ends(
+def test_after_a_failed_call_its_queue_only_spools_until_the_hold_off_ends(
     queues: Queues, tmp_path: Path
 ) -> None:
     client = unreachable_client()
@@ -238,3 +270,97 @@ def test_after_a_failed_call_others_only_spool_until_the_hold_off_ends(
     assert reporter.send_metrics(MODEL, "Trust_1", "LOSS", 0.5, 3) is False
     assert len(calls) > tried  # the hold-off (2 s) is over: it tried again
     assert reporter.flush() == 3  # flush() always tries
+
+
+def test_when_sqs_cannot_be_reached_every_queue_is_held_off(queues: Queues, tmp_path: Path) -> None:
+    """No answer at all (nothing listens at the endpoint) is no one queue's failure: the three queues
+    share the endpoint, so the other queues' calls only spool too, and an outage costs the FL loop
+    one slow call per hold-off, not one per queue."""
+    client = unreachable_client()
+    reporter = FLIPReporter(**queues.urls(), sqs_client=client, spool_dir=tmp_path / "spool")
+    now = [100.0]
+    reporter._clock = lambda: now[0]
+    calls = count_calls(client)
+
+    assert reporter.send_metrics(MODEL, "Trust_1", "LOSS", 0.5, 1) is False
+    tried = len(calls)
+    assert reporter.update_status(MODEL, "RUNNING") is False
+    assert reporter.send_event(MODEL, "ROUND_STARTED", 1) is False
+    assert len(calls) == tried  # held off: spooled without a call
+    assert reporter.flush() == 3
+
+
+# --- one queue failing never holds up the others ----------------------------------------------------
+
+STATUSES = ("INITIATED", "PREPARED", "RUNNING", "RESULTS_UPLOADED")
+
+
+def send_to(reporter: FLIPReporter, queue: str, n: int) -> bool:
+    """The ``n``-th call (0-based) of a test to ``queue``."""
+    if queue == "logs":
+        return reporter.send_event(MODEL, "ROUND_STARTED", n + 1)
+    if queue == "metrics":
+        return reporter.send_metrics(MODEL, "Trust_1", "LOSS", 0.5, n)
+    return reporter.update_status(MODEL, STATUSES[n])
+
+
+def calls_by_queue(client: Any) -> list[str]:
+    """The queue URL of each message or batch ``client`` sends from now on, in order."""
+    urls: list[str] = []
+    for operation in ("SendMessage", "SendMessageBatch"):
+        client.meta.events.register(
+            f"provide-client-params.sqs.{operation}", lambda params, **_: urls.append(params["QueueUrl"])
+        )
+    return urls
+
+
+@pytest.mark.parametrize("failing", ["logs", "metrics", "status"])
+def test_a_failing_queue_never_holds_up_the_others(queues: Queues, tmp_path: Path, failing: str) -> None:
+    """A missing (or refusing) queue keeps its own messages in the spool, under a hold-off of its own;
+    the other queues' messages are sent at once, statuses in order; the waiting ones arrive, in order,
+    once the queue is there."""
+    urls = queues.urls()
+    prefix, name = urls[f"{failing}_queue_url"].rsplit("/", 1)
+    missing_name = name.replace("fl-", "gone-fl-")  # a FIFO queue's name still ends in .fifo
+    missing = f"{prefix}/{missing_name}"
+    reporter = FLIPReporter(
+        **{**urls, f"{failing}_queue_url": missing},
+        sqs_client=queues.client,
+        run_id="job-12",
+        spool_dir=tmp_path / "spool",
+    )
+    now = [100.0]
+    reporter._clock = lambda: now[0]
+    others = [queue for queue in ("logs", "metrics", "status") if queue != failing]
+    calls = calls_by_queue(queues.client)
+
+    assert send_to(reporter, failing, 0) is False
+    assert calls == [missing]  # tried once (botocore does not retry a missing queue)
+    for queue in others:
+        assert send_to(reporter, queue, 0) is True
+    assert missing not in calls[1:]  # held off: the others' calls do not try it
+    now[0] += 2.5  # its hold-off (2 s) is over: the next call tries it once more, and it fails again
+    for queue in others:
+        assert send_to(reporter, queue, 1) is True
+    assert calls.count(missing) == 2
+    assert send_to(reporter, failing, 1) is False
+    assert calls.count(missing) == 2  # held off again (4 s now): spooled without a call
+    assert reporter.flush() == 2  # flush() always tries: the failing queue's two wait
+
+    created = queues.client.create_queue(
+        QueueName=missing_name,
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"} if failing == "status" else {},
+    )["QueueUrl"]
+    assert created == missing
+    assert reporter.flush() == 0
+
+    def arrived(queue: str, url: str) -> list[Any]:
+        bodies = [m["body"] for m in queues.received(url)]
+        if queue == "status":
+            return [body["status"] for body in bodies]  # in the order sent
+        return sorted(body["global_round"] for body in bodies)
+
+    expected = {"logs": [1, 2], "metrics": [0, 1], "status": ["INITIATED", "PREPARED"]}
+    assert arrived(failing, missing) == expected[failing]
+    for queue in others:
+        assert arrived(queue, urls[f"{queue}_queue_url"]) == expected[queue]

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support import MODEL, Queues
+import pytest
+from support import MODEL, Queues, free_port, sqs_client
 
 from flip_fl_reporter import FLIPReporter
 from flip_fl_reporter.messages import Outgoing
@@ -134,3 +135,83 @@ def test_spooled_messages_keep_their_order(queues: Queues, tmp_path: Path) -> No
         written[path.name] = index
 
     assert [written[path.name] for path, _ in spool.pending()] == list(range(30))
+
+
+# --- spool files are created exclusively: writers sharing a directory never overwrite each other ----
+
+#: Writes ``count`` messages to a spool with the clock and the process id frozen, as two FL servers
+#: in containers (both pid 1, say) sharing a volume may on the same clock tick.
+FROZEN_WRITER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from flip_fl_reporter.messages import Outgoing
+    from flip_fl_reporter.spool import Spool
+
+    directory, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    time.time_ns = lambda: 1_700_000_000_000_000_000
+    os.getpid = lambda: 1
+    spool = Spool(Path(directory))
+    for index in range(count):
+        spool.put(Outgoing("metrics", '{"n": %d}' % index, "%s-%d" % (name, index)))
+    """
+)
+
+
+def test_two_reporters_in_one_process_on_the_same_clock_tick_keep_every_message(
+    queues: Queues, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = tmp_path / "spool"
+    unreachable = sqs_client(f"http://127.0.0.1:{free_port()}", attempts=1)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_000_000_000)
+    first, second = (
+        FLIPReporter(**queues.urls(), sqs_client=unreachable, run_id=f"job-{n}", spool_dir=spool)
+        for n in (1, 2)
+    )
+    for round_ in range(3):
+        for reporter in (first, second):
+            assert reporter.send_metrics(MODEL, "Trust_1", "LOSS", 0.5, round_) is False
+    assert len(list(spool.glob("*.json"))) == 6
+    monkeypatch.undo()
+
+    up = FLIPReporter(**queues.urls(), sqs_client=queues.client, spool_dir=spool)
+    assert up.flush() == 0
+    received = queues.received(queues.metrics)
+    assert len({m["body"]["event_id"] for m in received}) == 6
+
+
+def test_spools_of_two_processes_with_one_pid_on_the_same_clock_tick_keep_every_message(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "spool"
+    for name in ("first", "second"):
+        subprocess.run(
+            [sys.executable, "-c", FROZEN_WRITER, str(directory), name, "3"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+
+    assert sorted(message.event_id for _, message in Spool(directory).pending()) == [
+        "first-0",
+        "first-1",
+        "first-2",
+        "second-0",
+        "second-1",
+        "second-2",
+    ]
+
+
+def test_statuses_spooled_by_two_reporters_of_a_process_on_one_clock_tick_keep_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_000_000_000)
+    first, second = Spool(tmp_path / "spool"), Spool(tmp_path / "spool")
+    written = [
+        (second if index % 2 else first).put(Outgoing("status", f'{{"n": {index}}}', f"id-{index}", MODEL))
+        for index in range(20)
+    ]
+
+    assert [message.event_id for _, message in first.pending()] == [f"id-{index}" for index in range(20)]
+    assert [path for path, _ in first.pending()] == written

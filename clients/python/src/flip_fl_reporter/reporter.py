@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Callable, Final, Optional, SupportsFloat, SupportsIndex, Union
 
@@ -27,9 +27,11 @@ from flip_fl_reporter.spool import Spool
 
 logger = logging.getLogger("flip_fl_reporter")
 
-#: After a call to SQS failed (endpoint down, credentials refused), calls only write to the spool
-#: for this long, doubling on each new failure up to the maximum, so that an outage costs the FL
-#: loop one slow call per window instead of every call. ``flush()`` always tries.
+#: After a call to a queue failed (queue missing, access denied), that queue's messages are only
+#: written to the spool for this long, doubling on each new failure up to the maximum, so that an
+#: outage costs the FL loop one slow call per window instead of every call. Each queue has its own:
+#: the other queues' messages are still sent. A call that got no answer (endpoint unreachable,
+#: timeouts, no credentials) holds off all three queues. ``flush()`` always tries.
 HOLD_OFF_FIRST_SECONDS: Final = 2.0
 HOLD_OFF_MAX_SECONDS: Final = 60.0
 
@@ -58,8 +60,10 @@ class FLIPReporter:
     ``event_id`` derived from what it says and ``run_id`` (the same call in the same run is applied
     once, however often it is sent), and returns whether SQS accepted it. None of them raises.
 
-    ``run_id`` names the run (e.g. the NVFLARE job id or the Flower run id); without one, each
-    reporter is a run of its own. With ``spool_dir``, every message is first written there (crash-
+    ``run_id`` names the run (e.g. the NVFLARE job id or the Flower run id) and must be unique per
+    run: a model's second run under the same ``run_id`` repeats the first run's event ids, and its
+    messages that say the same are taken for the first run's. Without one, each reporter is a run of
+    its own. With ``spool_dir``, every message is first written there (crash-
     safe) and deleted once SQS has it; what could not be sent waits there and is sent, oldest first
     and in batches, by the next call or by :meth:`flush` — also by a new process on the same
     directory. Without it, a message that could not be sent is lost unless the caller repeats the
@@ -96,15 +100,17 @@ class FLIPReporter:
         self._spool = Spool(Path(spool_dir)) if spool_dir is not None else None
         self._lock = threading.Lock()
         self._clock: Callable[[], float] = time.monotonic
-        self._hold_off = 0.0
-        self._retry_at = 0.0
+        #: Per queue: its current hold-off, and when it ends (by ``_clock``); absent: not held off.
+        self._hold_off: dict[str, float] = {}
+        self._retry_at: dict[str, float] = {}
 
     @classmethod
     def from_environment(
         cls, environ: Optional[Mapping[str, str]] = None, *, sqs_client: Any = None
     ) -> FLIPReporter:
         """A reporter configured by ``FLIP_FL_LOGS_QUEUE_URL``, ``FLIP_FL_METRICS_QUEUE_URL``,
-        ``FLIP_FL_STATUS_QUEUE_URL`` and, optionally, ``FLIP_FL_RUN_ID`` and ``FLIP_FL_SPOOL_DIR``."""
+        ``FLIP_FL_STATUS_QUEUE_URL`` and, optionally, ``FLIP_FL_RUN_ID`` (the ``run_id``: unique per
+        run, i.e. per FL job) and ``FLIP_FL_SPOOL_DIR``."""
         environ = os.environ if environ is None else environ
         missing = [
             name for key, name in ENVIRONMENT.items() if key.endswith("_url") and not environ.get(name)
@@ -208,15 +214,21 @@ class FLIPReporter:
             return self._send_now(
                 message, "the spool cannot be written: it is lost unless the call is repeated"
             )
-        if self._clock() < self._retry_at:
+        waiting = self._held_off()
+        if message.queue in waiting:
             logger.warning(
-                "FL %s message %s kept in the spool: SQS failed lately, next try in %.0f s (or flush())",
+                "FL %s message %s kept in the spool: its queue failed lately, next try in %.0f s, or flush()",
                 _WHAT[message.queue],
                 message.event_id,
-                self._retry_at - self._clock(),
+                self._retry_at[message.queue] - self._clock(),
             )
             return False
-        return path in self._flush_spool()
+        return path in self._flush_spool(skip=waiting)
+
+    def _held_off(self) -> set[str]:
+        """The queues whose hold-off has not ended."""
+        now = self._clock()
+        return {queue for queue, retry_at in self._retry_at.items() if now < retry_at}
 
     def _send_now(self, message: Outgoing, consequence: str) -> bool:
         [result] = self._sender.send([message])
@@ -230,36 +242,42 @@ class FLIPReporter:
             )
         return result.sent
 
-    def _flush_spool(self) -> set[Path]:
-        """Send every waiting message, oldest first; returns the files sent (and deleted)."""
+    def _flush_spool(self, skip: Collection[str] = ()) -> set[Path]:
+        """Send every waiting message, oldest first, except those of the queues in ``skip``; returns
+        the files sent (and deleted)."""
         assert self._spool is not None
-        pending = self._spool.pending()
+        pending = [(path, message) for path, message in self._spool.pending() if message.queue not in skip]
         if not pending:
             return set()
         results = self._sender.send([message for _, message in pending])
         sent: set[Path] = set()
-        kept: list[Result] = []
-        for (path, _), result in zip(pending, results):
+        kept: dict[str, list[Result]] = {}
+        for (path, message), result in zip(pending, results):
             if result.sent:
                 self._spool.remove(path)
                 sent.add(path)
             elif result.refused:
                 self._spool.reject(path, f"refused by SQS: {result.error}")
             else:
-                kept.append(result)
-        if self._sender.call_failed:
-            self._hold_off = min(max(self._hold_off * 2, HOLD_OFF_FIRST_SECONDS), HOLD_OFF_MAX_SECONDS)
-            self._retry_at = self._clock() + self._hold_off
-        else:
-            self._hold_off = self._retry_at = 0.0
-        if kept:
+                kept.setdefault(message.queue, []).append(result)
+        now = self._clock()
+        for queue in {message.queue for _, message in pending} | self._sender.failed_queues:
+            if queue in self._sender.failed_queues:
+                hold_off = self._hold_off.get(queue, 0.0) * 2
+                self._hold_off[queue] = min(max(hold_off, HOLD_OFF_FIRST_SECONDS), HOLD_OFF_MAX_SECONDS)
+                self._retry_at[queue] = now + self._hold_off[queue]
+            else:
+                self._hold_off.pop(queue, None)
+                self._retry_at.pop(queue, None)
+        for queue, results_kept in kept.items():
             logger.warning(
-                "%d FL message(s) kept in the spool %s (%s); next try in %.0f s, or flush()",
-                len(kept),
+                "%d FL %s message(s) kept in the spool %s (%s); next try in %.0f s, or flush()",
+                len(results_kept),
+                _WHAT[queue],
                 self._spool.directory,
-                kept[0].error,
-                self._hold_off,
+                results_kept[0].error,
+                self._hold_off.get(queue, 0.0),
             )
-        elif sent:
+        if sent:
             logger.debug("%d FL message(s) sent from the spool", len(sent))
         return sent

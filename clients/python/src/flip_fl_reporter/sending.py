@@ -9,6 +9,11 @@ entry itself is at fault (``SenderFault``), which no retry can change.
 Statuses go to a FIFO queue, where a model's statuses must arrive in the order they were sent. A
 batch whose first entry fails and second succeeds would reorder them, so statuses go one by one
 and a failure stops the statuses behind it.
+
+Failures are a queue's own: a call that SQS answers with an error (the queue missing, access to
+it denied, throttled or failing for longer than the retries) stops the messages behind it in that
+queue only; the other queues' messages are still sent. A call that gets no answer at all (endpoint
+unreachable, timeouts, no credentials) fails every queue: they share the client and its endpoint.
 """
 
 from __future__ import annotations
@@ -95,30 +100,33 @@ class Sender:
         self.client = client
         self.queue_urls = dict(queue_urls)
         self.sleep = sleep
-        #: Set when the last :meth:`send` had a call fail after botocore's retries (endpoint down,
-        #: credentials, throttled for too long), as opposed to single messages refused.
-        self.call_failed = False
+        #: The queues (``logs``, ``metrics``, ``status``) to which a call failed in the last
+        #: :meth:`send` after botocore's retries (queue missing, access denied, throttled for too
+        #: long; all of them when SQS could not be reached), as opposed to single messages refused.
+        self.failed_queues: set[str] = set()
 
     def send(self, messages: Sequence[Outgoing]) -> list[Result]:
         """One :class:`Result` per message, in order. Never raises.
 
-        Once a call has failed after botocore's retries, the messages behind it are not tried: the
-        endpoint is down or refusing, and each further call would cost the FL loop as much again.
+        Once a call to a queue has failed after botocore's retries, the messages behind it in that
+        queue are not tried: the queue is missing or refusing, and each further call would cost the
+        FL loop as much again. The other queues' messages are sent all the same, unless SQS could
+        not be reached at all.
         """
-        self.call_failed = False
+        self.failed_queues = set()
         results: list[Optional[Result]] = [None] * len(messages)
         for queue in ("logs", "metrics"):
             indexes = [i for i, message in enumerate(messages) if message.queue == queue]
             start = 0
             for chunk in _chunks([messages[i] for i in indexes]):
-                if self.call_failed:
+                if queue in self.failed_queues:
                     break
                 for index, result in zip(indexes[start:], self._send_batch(queue, chunk)):
                     results[index] = result
                 start += len(chunk)
         statuses = [i for i, message in enumerate(messages) if message.queue == "status"]
         for position, index in enumerate(statuses):
-            if self.call_failed:
+            if "status" in self.failed_queues:
                 break
             result = self._send_status(messages[index])
             results[index] = result
@@ -126,7 +134,7 @@ class Sender:
                 for later in statuses[position + 1 :]:
                     results[later] = Result(False, "waits for the status before it (statuses go in order)")
                 break
-        not_tried = Result(False, "not tried: an earlier call to SQS failed")
+        not_tried = Result(False, "not tried: an earlier call to its queue failed")
         return [result if result is not None else not_tried for result in results]
 
     def _send_batch(self, queue: str, chunk: Sequence[Outgoing]) -> list[Result]:
@@ -141,7 +149,7 @@ class Sender:
                     Entries=[{"Id": str(i), "MessageBody": chunk[i].body} for i in waiting],
                 )
             except Exception as error:  # botocore already retried what it could
-                self.call_failed = True
+                self._failed(queue, error)
                 for i in waiting:
                     results[i] = Result(False, describe(error))
                 break
@@ -170,9 +178,16 @@ class Sender:
         except Exception as error:
             refused = _refused(error)
             if not refused:
-                self.call_failed = True
+                self._failed("status", error)
             return Result(False, describe(error), refused=refused)
         return SENT
+
+    def _failed(self, queue: str, error: BaseException) -> None:
+        """A call to ``queue`` failed: SQS's answer concerns that queue; no answer concerns them all."""
+        if isinstance(getattr(error, "response", None), Mapping):
+            self.failed_queues.add(queue)
+        else:
+            self.failed_queues.update(self.queue_urls)
 
 
 def _refused(error: BaseException) -> bool:

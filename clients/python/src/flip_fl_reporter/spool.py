@@ -5,10 +5,14 @@ name (an atomic step), and the directory is fsynced: once :meth:`Spool.put` retu
 survives a crash or a power cut. It is deleted only after SQS accepted it, so a crash between the
 send and the delete sends it again, under the same ``event_id``, which the service applies once.
 
-File names sort in the order the messages were written (time, process, counter), which is the
-order they are sent in. Several processes may share one directory: a message sent by two of them
-is again the same ``event_id``. Messages SQS refuses for good (a body it will never accept) move to
-``rejected/``, with the error, for a person to look at; nothing is deleted unsent.
+File names sort in the order the messages were written (time, process, a counter shared by the
+process's spools), which is the order they are sent in, and carry a random UUID: two writers never
+pick the same name, even on the same clock tick with the same process id (two reporters in one
+process, or two containers sharing a volume); the temporary file is created exclusively
+(``O_EXCL``), so a write never truncates another's. Several processes may share one directory: a
+message sent by two of them is again the same ``event_id``. Messages SQS refuses for good (a body
+it will never accept) move to ``rejected/``, with the error, for a person to look at; nothing is
+deleted unsent.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Final
 
@@ -29,6 +34,9 @@ logger = logging.getLogger("flip_fl_reporter")
 #: A temporary file older than this was left by a write that crashed before its rename: the call
 #: that wrote it never returned, so it was never promised; it is removed.
 STALE_TEMPORARY_SECONDS: Final = 3600
+
+#: Orders the messages a process writes on one clock tick, whichever of its spools writes them.
+_counter = itertools.count()
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -49,15 +57,18 @@ class Spool:
         self.directory = directory
         self.rejected_directory = directory / "rejected"
         directory.mkdir(parents=True, exist_ok=True)
-        self._counter = itertools.count()
 
     def put(self, message: Outgoing) -> Path:
         """Write ``message`` durably; returns its file. Raises ``OSError`` when the disk refuses."""
-        name = f"{time.time_ns():020d}-{os.getpid():07d}-{next(self._counter):06d}-{message.queue}.json"
+        name = (
+            f"{time.time_ns():020d}-{os.getpid():07d}-{next(_counter):06d}-{uuid.uuid4().hex}"
+            f"-{message.queue}.json"
+        )
         final = self.directory / name
         temporary = self.directory / f".{name}.tmp"
         data = json.dumps(message.to_record(), ensure_ascii=False).encode()
-        with open(temporary, "wb") as file:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(descriptor, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
