@@ -184,6 +184,7 @@ def test_a_run_reported_in_one_batch_is_applied_in_order(
     given: Given, session: Session, status_dlq: DeadLetterQueue
 ) -> None:
     model = given.model(status=ModelStatus.PENDING)
+    given.job(model, status=JobStatus.IN_PROGRESS)  # the hub handed its job to an FL net
     run = ["INITIATED", "PREPARED", "RUNNING", "RESULTS_UPLOADED"]
 
     response = invoke("fl_status", bodies_event([status(model, s) for s in run], queue=QUEUE))

@@ -78,7 +78,9 @@ def test_fl_status_sample(session: Session, status_dlq: DeadLetterQueue) -> None
     assert failed_ids(response) == []
     session.expire_all()
     statuses = {row.id: row.status for row in session.execute(select(Model.id, Model.status))}
-    assert statuses[demo_id("model:pending")] == ModelStatus.RUNNING  # legacy TRAINING_STARTED
+    # The legacy TRAINING_STARTED (RUNNING) of a model whose job was never handed out: a late message
+    # of an earlier run, ignored (SPEC §3 rule 2).
+    assert statuses[demo_id("model:pending")] == ModelStatus.PENDING
     assert statuses[RUNNING] == ModelStatus.RESULTS_UPLOADED  # ERROR, then results (Flower)
     assert statuses[demo_id("model:finished")] == ModelStatus.RESULTS_UPLOADED
     assert kinds(status_dlq.letters()) == ["invalid_message", "invalid_message", "unknown_model"]

@@ -91,6 +91,9 @@ def ignored_because(
         return f"the model was STOPPED: a late {new} of its run changes nothing"
     if not background:
         return None
+    if current == ModelStatus.PENDING and new != ModelStatus.STOPPED and newest_job != JobStatus.IN_PROGRESS:
+        waiting = "it has no job" if newest_job is None else f"its newest job is {newest_job}"
+        return f"the model is PENDING and {waiting}: {new} is from an earlier run"
     if new in (ModelStatus.INITIATED, ModelStatus.PENDING):
         return None if current not in ACTIVE_STATUSES else f"a run is in flight ({current})"
     if new == ModelStatus.STOPPED:
@@ -98,10 +101,7 @@ def ignored_because(
             return None
         return f"the model is {current}: there is no run to stop"
     if current == ModelStatus.PENDING:
-        if newest_job == JobStatus.IN_PROGRESS:
-            return None
-        waiting = "it has no job" if newest_job is None else f"its newest job is {newest_job}"
-        return f"the model is PENDING and {waiting}: {new} is from an earlier run"
+        return None  # its newest job has been handed to an FL net: this run's status
     if RUN_ORDER[new] > RUN_ORDER[current]:
         return None
     return f"a run never moves backwards ({current} → {new})"
