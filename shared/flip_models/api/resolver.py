@@ -147,6 +147,9 @@ _ERROR_DESCRIPTIONS: Mapping[int, str] = {
 RESPONSE_HEADERS: Mapping[str, str] = {
     "Link": 'The next page, when there is one: `<…?limit=N&cursor=C>; rel="next"`',
     "X-Next-Cursor": "The cursor of the next page, when there is one",
+    "X-Series-Omitted": "How many series the answer leaves out to stay within Lambda's response limit "
+    "(the last ones, in the answer's order; `0` when none)",
+    "X-Points-Omitted": "How many points the series left out store (`0` when none)",
 }
 
 
@@ -187,7 +190,7 @@ def api_responses(
 
 def cors_config(origin: str) -> CORSConfig:
     """CORS of every response: the allowed origin (the template's ``CorsAllowOrigin``), bearer tokens,
-    and the paging headers a browser may read."""
+    and the headers a browser may read (:data:`RESPONSE_HEADERS`: paging, what an answer left out)."""
     return CORSConfig(
         allow_origin=origin,
         allow_headers=["Authorization", "Content-Type"],
