@@ -1,7 +1,9 @@
 """Every API response fits Lambda's response limit as Lambda measures it (SPEC §4): the whole response
 object as JSON, headers and escaping included, at most 6,291,456 bytes, and its body under 5,000,000,
 whatever the data. Found from outside (issue 22): the metrics' point budget counted points, not
-bytes; API Gateway answered 502. Metrics now leave their last series out (and say so in headers).
+bytes, and the logs' byte budget counted the body before Lambda escapes it into the response; API
+Gateway answered 502 to both. Metrics now leave their last series out (and say so in headers); a
+logs page ends early (with its ``Link``).
 
 Sizes are measured on the handler's return value (:attr:`ApiResponse.lambda_size`).
 """
@@ -9,14 +11,17 @@ Sizes are measured on the handler's return value (:attr:`ApiResponse.lambda_size
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
+from flip_models.core.logs import LOGS_PAGE_MAX_BYTES, get_logs_page
 from flip_models.core.metrics import get_metrics_answer
 from tests.api_events import BODY_LIMIT, LAMBDA_RESPONSE_LIMIT, ApiResponse
 from tests.builders import Given
 from tests.handlers.api_world import World, build_world
+from tests.handlers.test_api_logs import T0, logs, next_link
 from tests.handlers.test_api_metrics_downsampling import metrics
 
 #: 64 characters, as an FL message's label may be, each escaping to many bytes: plain, quotes (2
@@ -129,3 +134,73 @@ def test_a_series_whose_label_alone_passes_the_budget_is_left_out(given: Given) 
     omitted = int(response.headers["X-Series-Omitted"])
     assert omitted == 2 - len(sent)
     assert response.headers["X-Points-Omitted"] == str(omitted)
+
+
+def fill_logs(given: Given, world: World, rows: int, line: str, *, start: datetime = T0) -> None:
+    """``rows`` free-text lines ``line`` (then the row's number), a millisecond apart after ``start``."""
+    given.session.execute(text("SET LOCAL statement_timeout = 0"))
+    given.session.execute(
+        text(
+            "INSERT INTO fl_logs (id, model_id, log_date, success, log) "
+            "SELECT gen_random_uuid(), :model, CAST(:t0 AS timestamptz) + n * interval '1 millisecond', "
+            "true, :line || n "
+            "FROM generate_series(1, :rows) AS n"
+        ),
+        {"model": world.model.id, "t0": start, "line": line, "rows": rows},
+    )
+    given.session.commit()
+
+
+#: A line holding quoted JSON, as an FL client's log may (a config, a result): 1 KB, most of it quotes.
+QUOTED_JSON = json.dumps({f"k{n}": '"' * 20 for n in range(20)})
+
+
+def test_a_page_of_lines_holding_quoted_json_fits_once_escaped_and_the_rest_follows(given: Given) -> None:
+    """Before: a page was cut at 4 MB of body, which Lambda's escaping made 7.9 MB."""
+    world = build_world(given)
+    fill_logs(given, world, 5000, QUOTED_JSON)
+
+    seen: list[str] = []
+    query = {"limit": "5000"}
+    pages = 0
+    while True:
+        response = logs(world.admin, world.model.id, **query)
+        assert_within_lambdas_limit(response)
+        assert len(json.dumps(response.raw_body)) - 2 <= LOGS_PAGE_MAX_BYTES
+        pages += 1
+        seen += [row["id"] for row in response.body]
+        if next_link(response) is None:
+            break
+        query = {"limit": "5000", "cursor": response.headers["X-Next-Cursor"]}
+
+    assert pages >= 2
+    assert len(seen) == len(set(seen)) == 5000
+
+
+@pytest.mark.parametrize("unit", ['"', "😀"], ids=["quotes", "emoji"])
+def test_a_row_too_long_for_a_page_on_its_own_is_sent_cut(unit: str, given: Given) -> None:
+    """Another writer of ``fl_logs`` may store a text of megabytes; the page still has its row."""
+    world = build_world(given)
+    fill_logs(given, world, 1, unit * 3_000_000)
+    fill_logs(given, world, 1, "a short line after it ", start=T0 + timedelta(seconds=1))
+
+    response = logs(world.admin, world.model.id)
+
+    assert_within_lambdas_limit(response)
+    cut, after = response.body
+    assert cut["log"].startswith(unit * 1000)
+    assert cut["log"].endswith("more characters not shown]")
+    assert after["log"] == "a short line after it 1"
+    assert next_link(response) is None
+
+
+def test_the_logs_budget_counts_the_body_as_escaped(given: Given) -> None:
+    """The core, at a small budget: the page's JSON, escaped, takes at most ``max_bytes``."""
+    world = build_world(given)
+    fill_logs(given, world, 50, QUOTED_JSON)
+
+    page = get_logs_page(world.model.id, given.session, limit=50, max_bytes=20_000)
+
+    assert len(json.dumps(page.body)) - 2 <= 20_000
+    assert page.next_cursor is not None
+    assert page.rows == len(json.loads(page.body)) > 1

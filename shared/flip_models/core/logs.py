@@ -1,8 +1,9 @@
 """A model's logs as people read them (SPEC §4): a keyset page, oldest first, each row rendered.
 
 A page is sent as the JSON array the web app reads; it holds at most ``limit`` rows and ends early,
-with a cursor to the next page, before its body reaches :data:`LOGS_PAGE_MAX_BYTES` (Lambda answers
-at most 6 MB), however long the rows' texts are.
+with a cursor to the next page, before its body reaches :data:`LOGS_PAGE_MAX_BYTES` as Lambda counts
+it (escaped into the response's JSON, :mod:`flip_models.core.response_size`: Lambda answers at most
+6 MB), however long the rows' texts are and whatever they hold.
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from flip_models.core.rendering import render_log
+from flip_models.core.response_size import escaped_size
 from flip_models.core.schemas import LogEntry
 from flip_models.errors import InvalidError
 from flip_models.store.tables import FLLogs, Trust
 
 LOGS_DEFAULT_LIMIT = 1000
 LOGS_MAX_LIMIT = 5000
-#: A page's JSON body ends before this many bytes (SPEC §4: under 5 MB, ~4 MB for a logs page).
+#: A page's JSON body, escaped into Lambda's response, ends before this many bytes (SPEC §4: the body
+#: under 5 MB, the whole response under 6 MB; ~4 MB for a logs page).
 LOGS_PAGE_MAX_BYTES = 4_000_000
+#: Shown in place of the end of a text cut to fit a page on its own (a row of megabytes of text).
+_CUT = " … [{rest} more characters not shown]"
 
 _ENTRIES = TypeAdapter(list[LogEntry])
 _ENTRY = TypeAdapter(LogEntry)
@@ -78,7 +83,8 @@ def get_logs_page(
     max_bytes: int = LOGS_PAGE_MAX_BYTES,
 ) -> LogsPage:
     """Up to ``limit`` log rows after ``cursor``, oldest first (keyset on ``(log_date, id)``), as a
-    JSON array of at most ``max_bytes`` (at least one row, whatever its size).
+    JSON array of at most ``max_bytes`` once escaped into Lambda's response (at least one row: one
+    that does not fit on its own is sent with its texts cut).
 
     A row without a date (FLIP's ``log_date`` is nullable; other writers store such rows) comes
     first, as the oldest: the service's index orders ``log_date`` with NULLs first.
@@ -141,22 +147,41 @@ def get_logs_page(
         ) in page
     ]
     body = _ENTRIES.dump_json(data, by_alias=True)
-    if len(body) > max_bytes:
+    if escaped_size(body) > max_bytes:
         body, kept = _within(data, max_bytes)
-        page, more = page[:kept], True
+        page, more = page[:kept], more or kept < len(page)
     next_cursor = encode_log_cursor(page[-1].log_date, page[-1].id) if more else None
     return LogsPage(body=body.decode(), rows=len(page), next_cursor=next_cursor)
 
 
 def _within(entries: list[Any], max_bytes: int) -> tuple[bytes, int]:
-    """The longest leading run of ``entries`` whose JSON array fits in ``max_bytes`` (at least one
-    entry), and how many entries that is. Only pages of very long texts come here."""
+    """The longest leading run of ``entries`` whose JSON array, escaped into Lambda's response, fits
+    in ``max_bytes`` (at least one entry), and how many entries that is. Only pages of very long
+    texts come here; a first entry too long on its own comes with its texts cut (:func:`_cut`)."""
     parts: list[bytes] = []
     size = 2  # the brackets
     for entry in entries:
         part = _ENTRY.dump_json(entry, by_alias=True)
-        if parts and size + len(part) + 1 > max_bytes:
-            break
+        cost = escaped_size(part) + 1  # and a comma
+        if size + cost > max_bytes:
+            if parts:
+                break
+            part = _ENTRY.dump_json(_cut(entry, max_bytes), by_alias=True)
+            cost = escaped_size(part) + 1
         parts.append(part)
-        size += len(part) + 1
+        size += cost
     return b"[" + b",".join(parts) + b"]", len(parts)
+
+
+def _cut(entry: LogEntry, max_bytes: int) -> LogEntry:
+    """``entry`` with each of its texts (log, trust name and code: other writers of FLIP's tables
+    store any length) cut to fit, with the three together, in ``max_bytes`` less 2 KB for the rest of
+    the row and the notes of the cut, whatever their characters: escaped into Lambda's response, a
+    character takes at most 12 bytes (an astral one, as ``\\ud83d\\ude00``)."""
+    keep = max(0, (max_bytes - 2048) // (3 * 12))
+    cut = {
+        name: text[:keep] + _CUT.format(rest=len(text) - keep)
+        for name in ("log", "trust_name", "trust_code")
+        if isinstance(text := getattr(entry, name), str) and len(text) > keep
+    }
+    return entry.model_copy(update=cut)
