@@ -78,15 +78,34 @@ def api_event(
     }
 
 
+#: Lambda's limit on a function's response, the whole response object as JSON (SPEC §4).
+LAMBDA_RESPONSE_LIMIT = 6_291_456
+#: The most bytes a response's body may have (SPEC §4).
+BODY_LIMIT = 5_000_000
+
+
 @dataclass
 class ApiResponse:
     status: int
     headers: dict[str, str]
     raw_body: str | None
+    #: The handler's return value, as Lambda receives it.
+    result: dict[str, Any] | None = None
 
     @property
     def body(self) -> Any:
         return json.loads(self.raw_body) if self.raw_body else None
+
+    @property
+    def lambda_size(self) -> int:
+        """The response's size as Lambda measures it: the whole object as JSON, headers and escaping
+        included. ``json.dumps``' default (ASCII, every other character escaped) is the larger of
+        the runtimes' two forms (Python 3.12's sends UTF-8 unescaped), so it bounds both."""
+        return len(json.dumps(self.result).encode())
+
+    @property
+    def body_size(self) -> int:
+        return len((self.raw_body or "").encode())
 
 
 def invoke(function: str, event: dict[str, Any]) -> ApiResponse:
@@ -95,7 +114,7 @@ def invoke(function: str, event: dict[str, Any]) -> ApiResponse:
     headers = dict(result.get("headers") or {})
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers.setdefault(name, ",".join(values))
-    return ApiResponse(result["statusCode"], headers, result.get("body"))
+    return ApiResponse(result["statusCode"], headers, result.get("body"), result)
 
 
 @dataclass(frozen=True)

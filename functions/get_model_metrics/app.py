@@ -1,5 +1,9 @@
 """GET /model/{modelId}/metrics: one chart per (label, x label), a series per trust (read access);
-a series longer than ``maxPoints`` is downsampled, keeping its shape and saying its true length."""
+a series longer than ``maxPoints`` is downsampled, keeping its shape and saying its true length.
+
+An answer that would pass its byte budget leaves its last series out: the ``X-Series-Omitted`` and
+``X-Points-Omitted`` headers (on every answer, ``0`` when nothing is left out) say how many.
+"""
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -11,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.api.resolver import api_responses, current_caller, json_response, make_resolver
 from flip_models.core.access import Permission, authorize_model
-from flip_models.core.metrics import DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, get_metrics_json
+from flip_models.core.metrics import DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, get_metrics_answer
 from flip_models.core.schemas import ModelMetrics
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
@@ -23,7 +27,7 @@ app = make_resolver()
     "/model/<modelId>/metrics",
     summary="A model's training metrics",
     tags=["models"],
-    responses=api_responses(model=list[ModelMetrics]),
+    responses=api_responses(model=list[ModelMetrics], headers=("X-Series-Omitted", "X-Points-Omitted")),
 )
 def get_model_metrics(
     modelId: UUID,
@@ -40,9 +44,10 @@ def get_model_metrics(
     caller = current_caller(app)
     with session_scope() as session:
         authorize_model(modelId, caller, Permission.READ, session)
-        charts = get_metrics_json(modelId, session, max_points)
+        answer = get_metrics_answer(modelId, session, max_points)
     # Written once as JSON text by the core: no pydantic object per point is built.
-    return json_response(200, charts)
+    omitted = {"X-Series-Omitted": str(answer.series_omitted), "X-Points-Omitted": str(answer.points_omitted)}
+    return json_response(200, answer.body, omitted)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

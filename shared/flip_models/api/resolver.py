@@ -149,6 +149,9 @@ RESPONSE_HEADERS: Mapping[str, str] = {
     'some) and `<…?limit=N&cursor=C>; rel="next"` (newer rows: always, an empty page means none yet)',
     "X-Next-Cursor": "The cursor of the newer rows' page (always given)",
     "X-Prev-Cursor": "The cursor of the older rows' page, when there are older rows",
+    "X-Series-Omitted": "How many series the answer leaves out to stay within Lambda's response limit "
+    "(the last ones, in the answer's order; `0` when none)",
+    "X-Points-Omitted": "How many points the series left out store (`0` when none)",
 }
 
 
@@ -189,7 +192,7 @@ def api_responses(
 
 def cors_config(origin: str) -> CORSConfig:
     """CORS of every response: the allowed origin (the template's ``CorsAllowOrigin``), bearer tokens,
-    and the paging headers a browser may read."""
+    and the headers a browser may read (:data:`RESPONSE_HEADERS`: paging, what an answer left out)."""
     return CORSConfig(
         allow_origin=origin,
         allow_headers=["Authorization", "Content-Type"],

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from flip_models.core.access import Caller, readable_projects
+from flip_models.core.response_size import MAX_BYTES_PER_CHARACTER, cut_text, escaped_size
 from flip_models.core.runs import run_facts
 from flip_models.core.schemas import ModelList, ModelSummary, ProjectSummary, storable_text
 from flip_models.enums import ModelStatus
@@ -149,14 +150,52 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
         )
         for row in page_rows
     ]
-    return ModelList(
-        page=query.page,
-        page_size=query.page_size,
-        total_pages=math.ceil(total / query.page_size),
-        total_records=total,
-        data=data,
-        status_counts=status_counts,
+    return _within_response_limit(
+        ModelList(
+            page=query.page,
+            page_size=query.page_size,
+            total_pages=math.ceil(total / query.page_size),
+            total_records=total,
+            data=data,
+            status_counts=status_counts,
+        )
     )
+
+
+#: A page of the list ends before this many bytes once escaped into Lambda's response (SPEC §4).
+LIST_MAX_BYTES = 4_000_000
+
+
+def _within_response_limit(page: ModelList) -> ModelList:
+    """The page as it is when it fits :data:`LIST_MAX_BYTES` escaped (always, for what this API
+    writes); else each text (names, descriptions, the rosters' trust names and codes: other writers
+    of FLIP's tables store any length) cut to an equal share of the budget, each cut ending with how
+    many characters it left out. Rows and rosters are never left out: the paging stays exact."""
+    if escaped_size(page.model_dump_json(by_alias=True)) <= LIST_MAX_BYTES:
+        return page
+    texts = sum(4 + 2 * len(row.trusts) for row in page.data)
+    keep = max(16, LIST_MAX_BYTES // 2 // (MAX_BYTES_PER_CHARACTER * max(1, texts)))
+    rows = [
+        row.model_copy(
+            update={
+                "name": cut_text(row.name, keep),
+                "description": cut_text(row.description, keep),
+                "project_name": cut_text(row.project_name, keep),
+                "owner_name": None if row.owner_name is None else cut_text(row.owner_name, keep),
+                "trusts": [
+                    trust.model_copy(
+                        update={
+                            "name": cut_text(trust.name, keep),
+                            "code": None if trust.code is None else cut_text(trust.code, keep),
+                        }
+                    )
+                    for trust in row.trusts
+                ],
+            }
+        )
+        for row in page.data
+    ]
+    return page.model_copy(update={"data": rows})
 
 
 def list_projects(caller: Caller, session: Session) -> list[ProjectSummary]:

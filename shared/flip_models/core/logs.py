@@ -1,8 +1,9 @@
 """A model's logs as people read them (SPEC §4): a keyset page, oldest first, each row rendered.
 
 A page is sent as the JSON array the web app reads; it holds at most ``limit`` rows and ends early,
-with a cursor to the next page, before its body reaches :data:`LOGS_PAGE_MAX_BYTES` (Lambda answers
-at most 6 MB), however long the rows' texts are.
+with a cursor to the next page, before its body reaches :data:`LOGS_PAGE_MAX_BYTES` as Lambda counts
+it (escaped into the response's JSON, :mod:`flip_models.core.response_size`: Lambda answers at most
+6 MB), however long the rows' texts are and whatever they hold.
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from sqlalchemy import ColumnElement, Text, and_, cast, literal, or_, select, te
 from sqlalchemy.orm import Session
 
 from flip_models.core.rendering import render_log
+from flip_models.core.response_size import MAX_BYTES_PER_CHARACTER, cut_text, escaped_size
 from flip_models.core.schemas import LogEntry
 from flip_models.errors import InvalidError
 from flip_models.store.tables import FLLogs, Trust
 
 LOGS_DEFAULT_LIMIT = 1000
 LOGS_MAX_LIMIT = 5000
-#: A page's JSON body ends before this many bytes (SPEC §4: under 5 MB, ~4 MB for a logs page).
+#: A page's JSON body, escaped into Lambda's response, ends before this many bytes (SPEC §4: the body
+#: under 5 MB, the whole response under 6 MB; ~4 MB for a logs page).
 LOGS_PAGE_MAX_BYTES = 4_000_000
+#: Shown in place of the end of a text cut to fit a page on its own (a row of megabytes of text).
 
 _ENTRIES = TypeAdapter(list[LogEntry])
 _ENTRY = TypeAdapter(LogEntry)
@@ -173,8 +177,9 @@ def get_logs_page(
     cursor: str | None = None,
     max_bytes: int = LOGS_PAGE_MAX_BYTES,
 ) -> LogsPage:
-    """A page of the model's logs, oldest first, as a JSON array of at most ``max_bytes`` (at least
-    one row, whatever its size), with the cursors of the pages before and after it (SPEC §4).
+    """A page of the model's logs, oldest first, as a JSON array of at most ``max_bytes`` once
+    escaped into Lambda's response (at least one row: one that does not fit on its own is sent with
+    its texts cut), with the cursors of the pages before and after it (SPEC §4).
 
     Without ``cursor``: the newest ``limit`` rows (what the web app polls). ``after`` a position:
     the next ``limit`` *settled* rows (dated before :func:`settled_before`), so a reader that pages
@@ -287,24 +292,42 @@ def _page_body(page: list[Any], max_bytes: int, *, keep_newest: bool) -> tuple[s
         ) in page
     ]
     body = _ENTRIES.dump_json(data, by_alias=True)
-    if len(body) <= max_bytes:
+    if escaped_size(body) <= max_bytes:
         return body.decode(), len(data)
+    parts = _within(data[::-1] if keep_newest else data, max_bytes)
     if keep_newest:
-        cut, kept = _within(data[::-1], max_bytes)
-        return _ENTRIES.dump_json(data[len(data) - kept :], by_alias=True).decode(), kept
-    cut, kept = _within(data, max_bytes)
-    return cut.decode(), kept
+        parts.reverse()
+    return (b"[" + b",".join(parts) + b"]").decode(), len(parts)
 
 
-def _within(entries: list[Any], max_bytes: int) -> tuple[bytes, int]:
-    """The longest leading run of ``entries`` whose JSON array fits in ``max_bytes`` (at least one
-    entry), and how many entries that is. Only pages of very long texts come here."""
+def _within(entries: list[Any], max_bytes: int) -> list[bytes]:
+    """The JSON of the longest leading run of ``entries`` whose array, escaped into Lambda's
+    response, fits in ``max_bytes`` (at least one entry). Only pages of very long texts come here; a
+    first entry too long on its own comes with its texts cut (:func:`_cut`)."""
     parts: list[bytes] = []
     size = 2  # the brackets
     for entry in entries:
         part = _ENTRY.dump_json(entry, by_alias=True)
-        if parts and size + len(part) + 1 > max_bytes:
-            break
+        cost = escaped_size(part) + 1  # and a comma
+        if size + cost > max_bytes:
+            if parts:
+                break
+            part = _ENTRY.dump_json(_cut(entry, max_bytes), by_alias=True)
+            cost = escaped_size(part) + 1
         parts.append(part)
-        size += len(part) + 1
-    return b"[" + b",".join(parts) + b"]", len(parts)
+        size += cost
+    return parts
+
+
+def _cut(entry: LogEntry, max_bytes: int) -> LogEntry:
+    """``entry`` with each of its texts (log, trust name and code: other writers of FLIP's tables
+    store any length) cut to fit, with the three together, in ``max_bytes`` less 2 KB for the rest of
+    the row and the notes of the cut, whatever their characters: escaped into Lambda's response, a
+    character takes at most 12 bytes (an astral one, as ``\\ud83d\\ude00``)."""
+    keep = max(0, (max_bytes - 2048) // (3 * MAX_BYTES_PER_CHARACTER))
+    cut = {
+        name: cut_text(text, keep)
+        for name in ("log", "trust_name", "trust_code")
+        if isinstance(text := getattr(entry, name), str)
+    }
+    return entry.model_copy(update=cut)

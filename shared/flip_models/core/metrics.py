@@ -5,8 +5,13 @@ PostgreSQL reads each series once, sorted, and writes its points as one text (on
 puts every series that fits into the answer's form without parsing a number, downsamples the others
 in one pass each, and joins the texts. A series keeps its first and last points and its shape, and
 says how long it really is (``totalPoints``). Each series may have ``max_points`` (default 1,000, at
-most 10,000), and all of them together :data:`POINT_BUDGET`, so an answer stays well under Lambda's
-6 MB whatever the data.
+most 10,000), and all of them together :data:`POINT_BUDGET`.
+
+Points are not bytes: many short series with long labels make a large answer of few points. So the
+answer also counts its bytes as Lambda will (:mod:`flip_models.core.response_size`: escaped into the
+response's JSON) and stops before :data:`METRICS_MAX_BYTES`: the series that come first (by chart,
+then series label) are sent whole, the rest are left out and counted (:class:`MetricsAnswer`), so an
+answer stays under Lambda's 6 MB and its body under 5 MB whatever the data.
 """
 
 from __future__ import annotations
@@ -14,18 +19,23 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 
 from pydantic import TypeAdapter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from flip_models.core.response_size import escaped_size
 from flip_models.core.schemas import ModelMetrics
 
 DEFAULT_MAX_POINTS = 1_000
 MAX_POINTS_LIMIT = 10_000
 #: Points in one answer, all series together (~70 bytes each at worst: ~3.5 MB).
 POINT_BUDGET = 50_000
+#: An answer's body, as escaped into Lambda's response, ends before this many bytes (SPEC §4: the
+#: body under 5 MB, the whole response under 6 MB; headers and the response's own keys are ~1 KB).
+METRICS_MAX_BYTES = 4_000_000
 
 #: Every series of the model: its chart (label, x label), its trust's label (code, else name), how many
 #: points it stores and how many a chart can draw (finite ones: FL servers send only those, SPEC §5,
@@ -56,24 +66,56 @@ METRICS_SQL = text(
 _POINT = '{"xValue":%s,"yValue":%s}'
 
 
-def get_metrics_json(model_id: uuid.UUID, session: Session, max_points: int = DEFAULT_MAX_POINTS) -> str:
+@dataclass(frozen=True)
+class MetricsAnswer:
+    """An answer: the JSON text of its list of charts, and what the byte budget left out of it: how
+    many series (the last ones in the answer's order) and how many points they store."""
+
+    body: str
+    series_omitted: int = 0
+    points_omitted: int = 0
+
+
+def get_metrics_answer(
+    model_id: uuid.UUID,
+    session: Session,
+    max_points: int = DEFAULT_MAX_POINTS,
+    *,
+    max_bytes: int = METRICS_MAX_BYTES,
+) -> MetricsAnswer:
     """:func:`get_metrics` as the JSON text of its list (what the API sends), assembled from the texts
-    PostgreSQL wrote; only a series longer than its share is parsed, downsampled and written again."""
+    PostgreSQL wrote; only a series longer than its share is parsed, downsampled and written again.
+    The text, escaped into Lambda's response, takes at most ``max_bytes``: the first series that
+    would pass it is left out, with every one after it (counted in the answer)."""
     rows = session.execute(METRICS_SQL, {"model_id": model_id}).all()
     share = max(2, min(max_points, POINT_BUDGET // max(1, len(rows))))
     charts: list[str] = []
     chart: tuple[str, str] | None = None
     series: list[str] = []
+    size = 2  # the list's brackets
+    omitted = omitted_points = 0
     for label, x_label, series_label, total, drawable, points in rows:
-        if (label, x_label) != chart:
+        if omitted:
+            omitted, omitted_points = omitted + 1, omitted_points + total
+            continue
+        data = _downsampled(points, share) if drawable > share else _as_points(points, drawable)
+        text = f'{{"seriesLabel":{json.dumps(series_label)},"data":{data},"totalPoints":{total}}}'
+        cost = escaped_size(text) + 1  # and a comma
+        new_chart = (label, x_label) != chart
+        if new_chart:  # the chart's own text around its series, and a comma
+            cost += escaped_size(_chart_json(label, x_label, [])) + 1
+        if size + cost > max_bytes:
+            omitted, omitted_points = 1, total
+            continue
+        size += cost
+        if new_chart:
             if chart is not None:
                 charts.append(_chart_json(*chart, series))
             chart, series = (label, x_label), []
-        data = _downsampled(points, share) if drawable > share else _as_points(points, drawable)
-        series.append(f'{{"seriesLabel":{json.dumps(series_label)},"data":{data},"totalPoints":{total}}}')
+        series.append(text)
     if chart is not None:
         charts.append(_chart_json(*chart, series))
-    return f"[{','.join(charts)}]"
+    return MetricsAnswer(f"[{','.join(charts)}]", omitted, omitted_points)
 
 
 def _chart_json(label: str, x_label: str, series: list[str]) -> str:
@@ -106,7 +148,7 @@ def get_metrics(
 ) -> list[ModelMetrics]:
     """One chart per (label, x_label), a series per trust (code, else name), points sorted by x, each
     series at most ``max_points`` long (downsampled, see the module); no rows gives ``[]``."""
-    return _charts_adapter().validate_json(get_metrics_json(model_id, session, max_points))
+    return _charts_adapter().validate_json(get_metrics_answer(model_id, session, max_points).body)
 
 
 def largest_triangle_three_buckets(
