@@ -179,6 +179,13 @@ class Given:
         self._commit(row)
         return row
 
+    def net(self, backend: FLBackend = FLBackend.NVFLARE, name: str | None = None) -> FLNets:
+        """An FL net (``fl_nets``) running ``backend``, with no scheduler."""
+        n = self._next()
+        net = FLNets(id=uuid.uuid4(), name=name or f"net-{n}", endpoint=f"http://net-{n}", fl_backend=backend)
+        self._commit(net)
+        return net
+
     def busy_scheduler(self, job: FLJob) -> FLScheduler:
         n = self._next()
         net = FLNets(

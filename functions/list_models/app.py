@@ -1,7 +1,6 @@
 """GET /models: a page of the models the caller may read, with search, filters and status counts."""
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -9,7 +8,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.api.resolver import api_responses, current_caller, make_resolver
 from flip_models.core.access import Permission, authorize_project
-from flip_models.core.listing import PAGE_NUMBER_MAX, PAGE_SIZE_MAX, SEARCH_MAX_LENGTH, ModelFilter
+from flip_models.core.listing import (
+    PAGE_NUMBER_MAX,
+    PAGE_SIZE_MAX,
+    SEARCH_MAX_LENGTH,
+    ModelFilter,
+    parse_project_filter,
+)
 from flip_models.core.listing import list_models as page_of_models
 from flip_models.core.schemas import ModelList
 from flip_models.observability import logger, metrics, tracer
@@ -30,13 +35,17 @@ def list_models(
         str | None, Query(max_length=SEARCH_MAX_LENGTH, description="in the model or project name, any case")
     ] = None,
     status: Annotated[str | None, Query(description="comma-separated model statuses")] = None,
-    project: Annotated[UUID | None, Query(description="only this project's models")] = None,
+    project: Annotated[
+        str | None,
+        Query(description="only this project's models: its id (spaces around it ignored); blank means all"),
+    ] = None,
 ) -> ModelList:
     caller = current_caller(app)
-    query = ModelFilter.from_query(page_number, page_size, search, status, project)
+    project_id = parse_project_filter(project)
+    query = ModelFilter.from_query(page_number, page_size, search, status, project_id)
     with session_scope() as session:
-        if project is not None:
-            authorize_project(project, caller, Permission.READ, session)
+        if project_id is not None:
+            authorize_project(project_id, caller, Permission.READ, session)
         return page_of_models(caller, query, session)
 
 

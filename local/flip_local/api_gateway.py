@@ -105,6 +105,26 @@ def build_proxy_event(
     }
 
 
+def route_precedence(bound: BoundRoute) -> tuple[int, int]:
+    """Sort key: literal paths before parameterised ones (``/model/job-types`` before
+    ``/model/{modelId}``, as in API Gateway), then longer paths first."""
+    return bound.route.path.count("{"), -len(bound.route.path)
+
+
+def resource_matches(routes: list[BoundRoute], path: str) -> list[tuple[BoundRoute, re.Match[str]]]:
+    """The routes of the one resource that serves ``path``: the most specific resource matching it.
+
+    API Gateway picks the resource first and the method second: ``PUT /model/job-types`` finds the
+    resource ``/model/job-types``, which has no PUT (405 here), and never reaches ``PUT
+    /model/{modelId}`` with ``modelId = "job-types"``.
+    """
+    matches = [(bound, match) for bound in routes if (match := bound.pattern.match(path))]
+    if not matches:
+        return []
+    best = min(matches, key=lambda item: route_precedence(item[0]))[0].route.path
+    return [(bound, match) for bound, match in matches if bound.route.path == best]
+
+
 def make_server(
     host: str,
     port: int,
@@ -153,7 +173,7 @@ def make_server(
                 content_type, content = static[path]()
                 self._send(200, {"Content-Type": content_type}, content)
                 return 200
-            matches = [(bound, match) for bound in routes if (match := bound.pattern.match(path))]
+            matches = resource_matches(routes, path)
             if not matches:
                 self._json(404, f"no route for {path}")
                 return 404

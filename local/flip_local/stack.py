@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flip_local.api_gateway import BoundRoute, make_server, swagger_pages
+from flip_local.api_gateway import BoundRoute, make_server, route_precedence, swagger_pages
 from flip_local.postgres import EmbeddedPostgres
 from flip_local.runtime import FunctionWorker
 from flip_local.schedule import EVERY_SECONDS, Schedule
@@ -220,7 +220,7 @@ class DevStack:
             for route in spec.api_routes
         ]
         # Literal segments win over parameters, as in API Gateway (/models before /model/{id}).
-        bound.sort(key=lambda b: (b.route.path.count("{"), -len(b.route.path)))
+        bound.sort(key=route_precedence)
         from flip_local.demo import DEMO_USERS
 
         server = make_server(

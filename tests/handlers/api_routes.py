@@ -77,6 +77,7 @@ ROUTES = [
     Route("get_model_progress", "GET", "/model/{modelId}/progress", "read"),
     Route("list_models", "GET", "/models", "signed_in"),
     Route("list_projects", "GET", "/models/projects", "signed_in"),
+    Route("get_job_types", "GET", "/model/job-types", "signed_in"),
 ]
 
 MODEL_ROUTES = [route for route in ROUTES if route.takes_model_id]

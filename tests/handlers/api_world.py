@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flip_models.enums import ModelStatus
+from flip_models.enums import FLBackend, ModelStatus
 from flip_models.store.tables import Model, Project, Trust
 from tests.api_events import ApiResponse, Person
 from tests.builders import Given
@@ -53,6 +53,7 @@ def build_world(given: Given, *, status: ModelStatus = ModelStatus.PENDING) -> W
         access=[people[role].user_id for role in ("researcher", "colleague", "viewer")],
     )
     model = given.model(project, status=status, trusts=trusts, owner_id=people["researcher"].user_id)
+    given.net(FLBackend.NVFLARE)  # the FL net the hub runs (GET /model/job-types reads its backend)
     return World(given, people, project, trusts, model)
 
 

@@ -213,14 +213,31 @@ def test_project_filter(given: Given) -> None:
     assert body["statusCounts"] == ZERO_COUNTS | {"PENDING": 1}
 
 
-def test_project_filter_missing_is_404_forbidden_is_403_bad_is_422(given: Given) -> None:
+def test_project_filter_missing_is_404_forbidden_is_403_bad_is_400(given: Given) -> None:
     world = seeded(given)
     gone = given.project(world.owner.user_id, deleted=True)
 
     assert_error(list_models(world.admin, project=str(uuid.uuid4())), 404)
     assert_error(list_models(world.admin, project=str(gone.id)), 404)
     assert_error(list_models(world.stranger, project=str(world.project.id)), 403)
-    assert_error(list_models(world.admin, project="nope"), 422, field="project")
+    assert_error(list_models(world.admin, project="nope"), 400, field="project")
+
+
+def test_project_filter_tolerates_spaces_and_blank_means_none_as_in_flip(given: Given) -> None:
+    """Mirrors flip-api's tests/unit/model_services/test_get_all_models_params.py, TestParseProjectId:
+    ``test_absent_or_blank_means_no_filter``, ``test_parses_a_uuid_and_tolerates_surrounding_whitespace``,
+    ``test_rejects_a_malformed_id_rather_than_ignoring_it`` and ``test_rejects_a_numeric_id`` (400)."""
+    world = seeded(given)
+    other = given.project(world.owner.user_id)
+    given.model(other, name="Other project's")
+    everything = names(list_models(world.owner))
+
+    assert names(list_models(world.owner, project=f"  {other.id}  ")) == ["Other project's"]
+    assert names(list_models(world.owner, project="")) == everything
+    assert names(list_models(world.owner, project="   ")) == everything
+    for malformed in ("not-a-uuid", "42", f"{other.id}x"):
+        body = assert_error(list_models(world.owner, project=malformed), 400, field="project")
+        assert "UUID" in body["message"]
 
 
 def test_rows_carry_the_owners_name_the_runs_roster_and_the_queue_position(given: Given) -> None:

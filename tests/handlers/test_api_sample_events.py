@@ -78,7 +78,7 @@ def sample_events() -> dict[tuple[str, str], Path]:
 
 def test_every_api_route_has_a_sample_event() -> None:
     routes = api_routes()
-    assert len(routes) == 14
+    assert len(routes) == 15
     assert set(sample_events()) == set(routes)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from flip_local.api_gateway import build_proxy_event, identity_claims
+from flip_local.api_gateway import BoundRoute, build_proxy_event, identity_claims, resource_matches
 from flip_local.demo import DEMO_USERS
 from flip_local.runtime import InvocationError
 from flip_local.schedule import Schedule
@@ -24,6 +24,40 @@ def test_route_patterns_capture_path_parameters_like_api_gateway() -> None:
     assert ApiRoute("ANY", "/files/{proxy+}").pattern().match("/files/a/b/c").groupdict() == {
         "proxy": "a/b/c"
     }
+
+
+def _template_routes() -> list[BoundRoute]:
+    """Every Api event of template.yaml, bound to its function's logical id instead of a worker."""
+    template = load_template(parameters={"Stage": "local"})
+    return [
+        BoundRoute(route, route.pattern(), cast(Any, spec.logical_id))
+        for spec in template.functions.values()
+        for route in spec.api_routes
+    ]
+
+
+def _served_by(method: str, path: str) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (bound.worker, match.groupdict())
+        for bound, match in resource_matches(_template_routes(), path)
+        if bound.route.method == method
+    ]
+
+
+def test_a_literal_path_wins_over_a_path_parameter_as_in_api_gateway() -> None:
+    """GET /model/job-types is the job types, never GET /model/{modelId} with modelId="job-types"."""
+    assert _served_by("GET", "/model/job-types") == [("GetJobTypesFunction", {})]
+    model_id = str(uuid.uuid4())
+    assert _served_by("GET", f"/model/{model_id}") == [("GetModelFunction", {"modelId": model_id})]
+    assert _served_by("GET", "/models/projects") == [("ListProjectsFunction", {})]
+
+
+def test_the_resource_is_chosen_before_the_method() -> None:
+    """PUT /model/job-types finds the resource /model/job-types, which has no PUT: nothing serves it
+    (405), rather than PUT /model/{modelId} editing a model called "job-types"."""
+    assert _served_by("PUT", "/model/job-types") == []
+    assert _served_by("DELETE", "/model/job-types") == []
+    assert [route for route, _ in _served_by("PUT", f"/model/{uuid.uuid4()}")] == ["EditModelFunction"]
 
 
 def test_intrinsics_resolve_against_parameters_and_resources() -> None:

@@ -37,6 +37,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "get_model_progress":    (200,  200,  200,       200,      200,   403,     401),
     "list_models":           (200,  200,  200,       200,      200,   200,     401),
     "list_projects":         (200,  200,  200,       200,      200,   200,     401),
+    "get_job_types":         (200,  200,  200,       200,      200,   200,     401),
 }
 # fmt: on
 
@@ -45,7 +46,7 @@ CASES = [(route, caller) for route in ROUTES for caller in CALLERS]
 
 def test_the_matrix_covers_every_route_and_agrees_with_the_rules() -> None:
     assert set(MATRIX) == {route.function for route in ROUTES}
-    assert len(ROUTES) == 14  # the model page twice: GET /model/{id} and the web app's POST /step/...
+    assert len(ROUTES) == 15  # the model page twice: GET /model/{id} and the web app's POST /step/...
     for route in ROUTES:
         expected = dict(zip(CALLERS, MATRIX[route.function], strict=True))
         assert expected["none"] == 401

@@ -26,6 +26,7 @@ SPEC_ROUTES = {
     ("/model/{modelId}/progress", "get"),
     ("/models", "get"),
     ("/models/projects", "get"),
+    ("/model/job-types", "get"),
     ("/step/model/{modelId}", "post"),
 }
 #: Routes that are one operation under two paths (the web app's model page is a POST to /step/...).
@@ -64,13 +65,41 @@ def test_every_spec_route_has_its_own_function() -> None:
         assert (ROOT / "functions" / folder / "app.py").is_file()
 
 
+def role_policies(role: dict[str, Any], **parameters: Any) -> list[dict[str, Any]]:
+    """A role's inline policies for these parameters (a conditional one left out when its condition fails)."""
+    return [policy for policy in sam.resolved(role["Policies"], **parameters) if isinstance(policy, dict)]
+
+
+def test_the_job_types_function_may_read_the_operators_ssm_parameter_only_when_one_is_named() -> None:
+    name = "/flip/job-types"
+    role = sam.transformed(JobTypesParameterName=name)["Resources"]["GetJobTypesFunctionRole"]["Properties"]
+
+    statements = [
+        s
+        for policy in role_policies(role, JobTypesParameterName=name)
+        for s in policy["PolicyDocument"]["Statement"]
+    ]
+
+    assert [(s["Action"], s["Resource"]) for s in statements[1:]] == [
+        ("ssm:GetParameter", f"arn:aws:ssm:{sam.REGION}:{sam.ACCOUNT}:parameter{name}")
+    ]
+    function = sam.transformed(JobTypesParameterName=name)["Resources"]["GetJobTypesFunction"]["Properties"]
+    assert (
+        sam.resolved(function["Environment"]["Variables"]["JOB_TYPES_PARAMETER"], JobTypesParameterName=name)
+        == name
+    )
+    # Without a parameter: no SSM right, no SSM endpoint, and the function reads only the shipped manifests.
+    assert "SsmEndpoint" not in sam.created(CreateVpcEndpoints="true")
+    assert "SsmEndpoint" in sam.created(CreateVpcEndpoints="true", JobTypesParameterName=name)
+
+
 def test_api_functions_may_read_only_the_runtime_database_secret(transformed: dict[str, Any]) -> None:
     resources = transformed["Resources"]
     for name in functions():
         if not any(e["Type"] == "Api" for e in functions()[name].get("Events", {}).values()):
             continue
         role = resources[f"{name}Role"]["Properties"]
-        statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+        statements = [s for policy in role_policies(role) for s in policy["PolicyDocument"]["Statement"]]
         assert [s["Action"] for s in statements] == [["secretsmanager:GetSecretValue"]], name
         assert sam.resolved(statements[0]["Resource"]) == sam.SAMPLE_PARAMETERS["DbSecretArn"], name
         assert resources[name]["Properties"]["VpcConfig"]

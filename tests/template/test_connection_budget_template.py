@@ -61,7 +61,7 @@ def test_every_function_has_a_bounded_concurrency() -> None:
     assert set(expected) == set(FUNCTIONS), "a function without a bound in the connection budget"
     reserved = {name: sam.resolved(p["ReservedConcurrentExecutions"]) for name, p in functions().items()}
     assert {name: int(value) for name, value in reserved.items()} == expected
-    assert len(API_FUNCTIONS) == 13
+    assert len(API_FUNCTIONS) == 14
 
 
 def test_the_fl_consumers_reserve_what_their_event_source_may_run() -> None:

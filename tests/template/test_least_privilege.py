@@ -39,8 +39,10 @@ def role_of(function: str) -> dict[str, Any]:
 def grants(function: str) -> set[tuple[str, str]]:
     """(action, resource) pairs of the role's own policies, resolved."""
     found = set()
-    for policy in role_of(function).get("Policies", []):
-        for statement in sam.resolved(policy["PolicyDocument"]["Statement"], PHYSICAL):
+    for policy in sam.resolved(role_of(function).get("Policies", []), PHYSICAL):
+        if not isinstance(policy, dict):
+            continue  # a policy whose condition is false (AWS::NoValue)
+        for statement in policy["PolicyDocument"]["Statement"]:
             assert statement["Effect"] == "Allow", statement
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             resources = (

@@ -34,4 +34,4 @@ def test_openapi_documents_every_api_route_of_the_template() -> None:
     }
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert documented == declared
-    assert len(declared) == 14
+    assert len(declared) == 15

@@ -67,6 +67,22 @@ class ModelFilter:
         )
 
 
+def parse_project_filter(value: str | None) -> uuid.UUID | None:
+    """``project=``: a project id, spaces around it ignored; absent or blank means no filter.
+
+    As flip-api's ``_parse_project_id`` (tests/unit/model_services/test_get_all_models_params.py):
+    anything else, a malformed id or a number, is an InvalidError (400) rather than no filter, so a
+    typo never widens the list to every project the caller may read.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise InvalidError("project must be a project id (a UUID)", field="project") from None
+
+
 def parse_status_filter(value: str | None) -> frozenset[ModelStatus]:
     """A comma-separated list of statuses (blank items ignored); an unknown one is an InvalidError."""
     statuses: set[ModelStatus] = set()

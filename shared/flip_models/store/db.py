@@ -70,12 +70,12 @@ def _url_from_secret(settings: Settings) -> URL:
             settings.db_secret_arn, transform="json", max_age=settings.db_secret_max_age_seconds
         )
     except parameters.GetParameterError as error:
-        if _secrets_manager_unreachable(error):
+        if aws_unreachable(error):
             raise DatabaseUnavailableError(
                 "the database credentials could not be read (Secrets Manager unreachable); try again later"
             ) from error
         raise ConfigurationError(
-            f"the database secret named by DB_SECRET_ARN could not be read ({_botocore_code(error)})"
+            f"the database secret named by DB_SECRET_ARN could not be read ({botocore_code(error)})"
         ) from error
     except parameters.TransformParameterError as error:
         raise ConfigurationError("the database secret is not JSON") from error
@@ -94,8 +94,9 @@ def _url_from_secret(settings: Settings) -> URL:
     )
 
 
-def _secrets_manager_unreachable(error: BaseException) -> bool:
-    """Powertools raises GetParameterError while handling botocore's network error (its context)."""
+def aws_unreachable(error: BaseException) -> bool:
+    """An AWS service (Secrets Manager, SSM) out of reach: Powertools raises GetParameterError while
+    handling botocore's network error (its context)."""
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError
 
@@ -103,8 +104,8 @@ def _secrets_manager_unreachable(error: BaseException) -> bool:
     return isinstance(cause, BotoConnectionError | HTTPClientError)
 
 
-def _botocore_code(error: BaseException) -> str:
-    """The AWS error code behind a failed secret read (e.g. AccessDeniedException), never its text."""
+def botocore_code(error: BaseException) -> str:
+    """The AWS error code behind a failed secret or parameter read (AccessDeniedException…), not its text."""
     from botocore.exceptions import ClientError
 
     cause = error.__cause__ or error.__context__

@@ -48,6 +48,11 @@ class Settings(BaseModel):
     dead_letter_queue_url: str | None = None
     #: A run with no sign of life for this long is failed by the scheduled sweep (SPEC §8).
     stale_run_minutes: Annotated[int, Field(gt=0)] = 120
+    #: An SSM parameter holding the operator's own job types (``GET /model/job-types``), JSON keyed
+    #: by FL backend; unset: the manifests shipped with the layer.
+    job_types_parameter: str | None = None
+    #: How long a container keeps the parameter's value before asking SSM again (Powertools' cache).
+    job_types_max_age_seconds: Annotated[int, Field(ge=0)] = 300
 
     @field_validator("db_ssl", "db_behind_pooler", mode="before")
     @classmethod
@@ -56,7 +61,14 @@ class Settings(BaseModel):
             return value.strip().lower() in _TRUE
         return value
 
-    @field_validator("database_url", "db_secret_arn", "db_host", "db_ssl_root_cert", "dead_letter_queue_url")
+    @field_validator(
+        "database_url",
+        "db_secret_arn",
+        "db_host",
+        "db_ssl_root_cert",
+        "dead_letter_queue_url",
+        "job_types_parameter",
+    )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
