@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flip_models.core.audit import model_audit_trail
-from flip_models.enums import ModelAuditAction, ModelStatus, StatusAuditAction
+from flip_models.enums import JobStatus, ModelAuditAction, ModelStatus, StatusAuditAction
 from flip_models.errors import DatabaseUnavailableError
 from flip_models.fl import statuses
 from flip_models.store import db
@@ -183,6 +183,8 @@ def test_fifo_keeps_each_model_in_order_across_batches_and_after_a_failure(
 ) -> None:
     pair = fl_queues("fl_status")
     models = [given.model(status=ModelStatus.PENDING) for _ in range(3)]
+    for model in models:  # the hub handed each model's job to an FL net: its run's statuses apply
+        given.job(model, status=JobStatus.IN_PROGRESS)
     run = ["INITIATED", "PREPARED", "TRAINING_STARTED", "ERROR", "RESULTS_UPLOADED"]
     for status in run:  # interleaved models, each in order: 15 messages, more than one batch of 10
         for model in models:
