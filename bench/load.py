@@ -59,7 +59,6 @@ from sqlalchemy import Engine, create_engine, text
 from bench import dataset, lambdas
 from bench.timing import goal
 from flip_local.cluster import Cluster, pgbouncer, role_database, throwaway_cluster
-from flip_local.databases import apply_sql_file
 
 #: The template's redrive policy (``maxReceiveCount``) of the three FL queues.
 MAX_RECEIVE_COUNT = 5
@@ -109,30 +108,7 @@ QUICK = Plan(containers=8, events=10, seconds=10.0, pool_size=4, models=2, stops
 def prepare_database(cluster: Cluster, flip_schema: bool = False) -> str:
     """The containers' role (the session limits set on it) and its migrated database; its URL. With
     ``flip_schema``, FLIP's database: FLIP's DDL applied as the role first, then migrated."""
-    if not flip_schema:
-        return role_database(cluster, ROLE, DATABASE, ROLE_LIMITS)
-    from flip_models.store.migrate import upgrade
-
-    # What role_database does, with FLIP's DDL between creating the database and migrating it.
-    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE ROLE "{ROLE}" LOGIN'))
-            for name, value in ROLE_LIMITS.items():
-                connection.execute(text(f"ALTER ROLE \"{ROLE}\" SET {name} = '{value}'"))
-            connection.execute(text(f'CREATE DATABASE "{DATABASE}" OWNER "{ROLE}"'))
-    finally:
-        admin.dispose()
-    url = cluster.url(ROLE, DATABASE)
-    engine = create_engine(url)
-    try:
-        sql = dataset.flip_schema_sql(True)
-        assert sql is not None
-        apply_sql_file(engine, sql)
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+    return role_database(cluster, ROLE, DATABASE, ROLE_LIMITS, dataset.flip_schema_sql(flip_schema))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -204,11 +204,19 @@ log_disconnections = 0
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def role_database(cluster: Cluster, role: str, database: str, settings: Mapping[str, str]) -> str:
+def role_database(
+    cluster: Cluster,
+    role: str,
+    database: str,
+    settings: Mapping[str, str],
+    flip_schema_sql: Path | None = None,
+) -> str:
     """A login role without superuser rights (so it cannot take the superuser's reserved
     connections), with ``settings`` on it (``ALTER ROLE … SET``: every session of the role has them,
     through a pooler too), and a database it owns, migrated to head as that role with the project's
-    Alembic migrations; returns the role's URL to it."""
+    Alembic migrations (with ``flip_schema_sql``, FLIP's database: that DDL applied as the role first);
+    returns the role's URL to it."""
+    from flip_local.databases import apply_sql_file
     from flip_models.store.migrate import upgrade
 
     admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
@@ -223,6 +231,8 @@ def role_database(cluster: Cluster, role: str, database: str, settings: Mapping[
     url = cluster.url(role, database)
     engine = create_engine(url)
     try:
+        if flip_schema_sql is not None:
+            apply_sql_file(engine, flip_schema_sql)
         upgrade(engine)
     finally:
         engine.dispose()

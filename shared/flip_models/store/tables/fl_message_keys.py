@@ -20,19 +20,18 @@ from flip_models.store.tables.base import Base
 from flip_models.store.tables.model import Model
 
 
-class FLLogMessage(Base):
+class _MessageKey:
+    """The columns of a key table (declared on each: a mixin of mapped columns)."""
+
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Model.id, ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    row_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    message_digest: Mapped[str | None] = mapped_column(Text)
+
+
+class FLLogMessage(_MessageKey, Base):
     __tablename__ = "fl_log_message"
 
-    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Model.id, ondelete="CASCADE"), primary_key=True)
-    message_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    row_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    message_digest: Mapped[str | None] = mapped_column(Text)
 
-
-class FLMetricMessage(Base):
+class FLMetricMessage(_MessageKey, Base):
     __tablename__ = "fl_metric_message"
-
-    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Model.id, ondelete="CASCADE"), primary_key=True)
-    message_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    row_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    message_digest: Mapped[str | None] = mapped_column(Text)
