@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from flip_local.flip_api_proxy import UpstreamUnavailable, forward
 from flip_local.runtime import FunctionWorker, InvocationError
 from flip_local.template import ApiRoute
 
@@ -133,12 +134,17 @@ def make_server(
     stage: str,
     static: Mapping[str, Callable[[], tuple[str, bytes]]],
     log: Callable[[str], None],
+    flip_api_url: str | None = None,
+    upstream_timeout: float | None = None,
 ) -> ThreadingHTTPServer:
-    """An HTTP server on ``host:port`` routing to the functions' workers."""
+    """An HTTP server on ``host:port`` routing to the functions' workers; a path no route matches
+    goes to ``flip_api_url`` when there is one (the template's ``FlipApiUrl`` proxy), else 404."""
+    proxy_timeout = {} if upstream_timeout is None else {"timeout": upstream_timeout}
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "flip-local-apigw"
         protocol_version = "HTTP/1.1"
+        upstream = ""  # " via flip-api" when the greedy proxy answered
 
         def log_message(self, format: str, *args: Any) -> None:
             return
@@ -165,8 +171,10 @@ def make_server(
             method, path = self.command, urlsplit(self.path).path
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            self.upstream = ""
             status = self._dispatch(method, path, body)
-            log(f"{method} {self.path} → {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+            elapsed = (time.perf_counter() - started) * 1000
+            log(f"{method} {self.path} → {status}{self.upstream} ({elapsed:.0f} ms)")
 
         def _dispatch(self, method: str, path: str, body: bytes) -> int:
             if method == "GET" and path in static:
@@ -174,12 +182,18 @@ def make_server(
                 self._send(200, {"Content-Type": content_type}, content)
                 return 200
             matches = resource_matches(routes, path)
-            if not matches:
-                self._json(404, f"no route for {path}")
+            if not matches and not flip_api_url:
+                self._json(
+                    404,
+                    f"no route for {path}: not a model service route; start the stack with "
+                    "--flip-api-url <flip-api base URL> to pass FLIP's other routes to flip-api",
+                )
                 return 404
             if method == "OPTIONS":  # CORS preflight is answered by API Gateway, without auth
                 self._send(204, {}, b"")
                 return 204
+            if not matches:
+                return self._proxy(method, body)
             chosen = [(bound, match) for bound, match in matches if bound.route.method in (method, "ANY")]
             if not chosen:
                 self._json(405, f"method {method} not allowed on {path}")
@@ -200,6 +214,31 @@ def make_server(
                 self._json(502, "Internal server error")  # what API Gateway answers
                 return 502
             return self._write_lambda_response(response)
+
+        def _proxy(self, method: str, body: bytes) -> int:
+            """The greedy ``/{proxy+}`` route: the request as it came, to flip-api; its answer back."""
+            assert flip_api_url is not None
+            self.upstream = " via flip-api"
+            try:
+                answer = forward(
+                    flip_api_url,
+                    method,
+                    self.path,
+                    list(self.headers.items()),
+                    body,
+                    self.client_address[0],
+                    **proxy_timeout,
+                )
+            except UpstreamUnavailable as error:
+                self._json(error.status, error.message)
+                return error.status
+            self.send_response_only(answer.status)  # flip-api's own Date and Server, not ours
+            for key, value in answer.headers:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+            return answer.status
 
         def _write_lambda_response(self, response: Mapping[str, Any]) -> int:
             status = int(response.get("statusCode", 200))

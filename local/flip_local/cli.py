@@ -57,6 +57,15 @@ def _seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flip_api_url(value: str) -> str:
+    from flip_local.flip_api_proxy import validate_base_url
+
+    try:
+        return validate_base_url(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def _dev(args: argparse.Namespace) -> int:
     from flip_local.stack import run
 
@@ -66,6 +75,7 @@ def _dev(args: argparse.Namespace) -> int:
         seed=not args.no_seed,
         queue_prefix=args.queue_prefix,
         schedule_every=args.sweep_every,
+        flip_api_url=args.flip_api_url,
     )
     return code
 
@@ -130,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=schedule.EVERY_SECONDS,
         metavar="SECONDS",
         help="run the scheduled functions (the stale-run sweep) every SECONDS (default 30; 0: never)",
+    )
+    dev.add_argument(
+        "--flip-api-url",
+        type=_flip_api_url,
+        metavar="URL",
+        help="pass every route that is not the model service's to this flip-api (the template's "
+        "FlipApiUrl), so a web app needs one base URL; without it such a route is a 404",
     )
     dev.set_defaults(run=_dev)
     send = commands.add_parser("send", help="send the messages of an SQS sample event to the local queues")

@@ -85,6 +85,7 @@ class DevStack:
     seed: bool = True
     queue_prefix: str = ""
     schedule_every: float = EVERY_SECONDS  # 0: scheduled functions never fire
+    flip_api_url: str | None = None  # the template's FlipApiUrl: other routes go there
     log: Callable[[str], None] = log
     _stops: list[Callable[[], None]] = field(default_factory=list)
     queues: dict[str, LocalQueue] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class DevStack:
             },
             "fl_queue_urls": fl_queue_urls(template, self.queues),
             "routes": routes,
+            "flip_api_url": self.flip_api_url,
         }
         state_file().parent.mkdir(parents=True, exist_ok=True)
         state_file().write_text(json.dumps(state, indent=2))
@@ -234,6 +236,7 @@ class DevStack:
                 **swagger_pages(ROOT / "openapi.json"),
             },
             self.log,
+            flip_api_url=self.flip_api_url,
         )
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         self._stops.append(server.server_close)
@@ -254,6 +257,7 @@ def run(
     seed: bool,
     queue_prefix: str = "",
     schedule_every: float = EVERY_SECONDS,
+    flip_api_url: str | None = None,
 ) -> int:
     """Start the stack, print where everything is, serve until Ctrl-C or SIGTERM."""
     stack = DevStack(
@@ -264,6 +268,7 @@ def run(
         seed=seed,
         queue_prefix=queue_prefix,
         schedule_every=schedule_every,
+        flip_api_url=flip_api_url,
     )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a background job may ignore it
@@ -272,6 +277,8 @@ def run(
         state = stack.start()
         routes = len(state["routes"])
         log(f"API        {state['api_url']}  ({routes} routes; header X-Dev-User: <role or uuid>)")
+        if flip_api_url:
+            log(f"flip-api   {flip_api_url}  (every other route of {state['api_url']} goes there)")
         log(f"Swagger UI {state['docs_url']}")
         log(f"SQS        {state['sqs_endpoint']}  (send samples: flip-models send events/fl_metrics.json)")
         log("FL servers  report here (flip_fl_reporter in clients/python; dead letters: flip-models dlq)")

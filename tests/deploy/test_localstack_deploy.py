@@ -33,8 +33,10 @@ pytestmark = pytest.mark.localstack
 
 
 #: The update: a smaller fl-logs batch and fewer concurrent FL consumers. (Not an alarm: LocalStack's
-#: CloudFormation does not update alarms.)
+#: CloudFormation does not update alarms; not the API: it cannot update a stage.)
 UPDATE = {"FlLogsBatchSize": "20", "FlMaximumConcurrency": "4"}
+#: The greedy proxy to an existing flip-api (issue 24), on from the first deploy.
+FLIP_API_URL = "http://flip-api.internal:8000/api"
 
 
 @dataclass
@@ -83,7 +85,7 @@ def deployed(localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactory)
     )
     deployment.check_executor()
     try:
-        parameters = deployment.parameters()
+        parameters = deployment.parameters() | {"FlipApiUrl": FLIP_API_URL}
         deployment.build()
         deployment.deploy(parameters)
         created = {"stack": deployment.stack()["StackStatus"]}
@@ -323,7 +325,9 @@ def test_the_api_has_every_route_behind_cognito_and_logs_each_request(deployed: 
     stage = gateway.get_stage(restApiId=api["id"], stageName=deployed.stage)
     log_format = json.loads(stage["accessLogSettings"]["format"])
 
-    assert set(methods) == {(path, method) for path, item in documented.items() for method in item}
+    assert set(methods) == {(path, method) for path, item in documented.items() for method in item} | {
+        ("/{proxy+}", "any")
+    }
     for (_, method), resource_id in methods.items():
         configured = gateway.get_method(
             restApiId=api["id"], resourceId=resource_id, httpMethod=method.upper()
@@ -438,3 +442,18 @@ def test_the_update_changed_what_its_parameters_say(deployed: Deployed) -> None:
     for mapping in mappings.values():
         if mapping["EventSourceArn"] in arns.values():
             assert mapping["ScalingConfig"] == {"MaximumConcurrency": int(UPDATE["FlMaximumConcurrency"])}
+
+
+def test_every_other_route_goes_through_to_flip_api(deployed: Deployed) -> None:
+    """With FlipApiUrl, /{proxy+} (ANY) is an HTTP proxy to flip-api in the stage's deployment,
+    behind the same authorizer; the model routes keep their functions (the test above)."""
+    gateway = deployed.client("apigateway")
+    [api] = [a for a in gateway.get_rest_apis()["items"] if a["name"] == f"flip-models-api-{deployed.stage}"]
+    [proxy] = [r for r in gateway.get_resources(restApiId=api["id"])["items"] if r["path"] == "/{proxy+}"]
+    method = gateway.get_method(restApiId=api["id"], resourceId=proxy["id"], httpMethod="ANY")
+    integration = method["methodIntegration"]
+    assert integration["type"] == "HTTP_PROXY"
+    assert integration["uri"] == f"{deployed.parameters['FlipApiUrl']}/{{proxy}}"
+    assert integration["timeoutInMillis"] == 29000
+    assert method["authorizationType"] == "COGNITO_USER_POOLS"
+    assert method["requestParameters"] == {"method.request.path.proxy": True}
