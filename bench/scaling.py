@@ -24,7 +24,8 @@ from sqlalchemy import Engine, Text, cast, select, text
 from bench import coldstart, dataset, lambdas
 from bench import warm as warm_latency
 from bench.timing import goal, time_calls
-from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LogCursor, encode_log_cursor
+from flip_models.core.log_cursor import LogCursor, encode_log_cursor
+from flip_models.core.logs import LOGS_DEFAULT_LIMIT
 from flip_models.store.tables import FLLogs
 
 LINEAR_SLACK = 1.2

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from flip_models.enums import ModelStatus
 from flip_models.errors import DatabaseUnavailableError
-from flip_models.store import db
+from flip_models.store import credentials, db
 from flip_models.store.settings import get_settings
 from flip_models.store.tables import Model
 from tests.builders import Given
@@ -175,7 +175,7 @@ def test_the_limits_reach_every_session_at_connect_and_cost_no_round_trip(
 
     settings = get_settings()
     args = db.connect_args(settings)
-    url = db.database_url(settings)
+    url = credentials.database_url(settings)
     plain = {key: value for key, value in args.items() if key != "startup_params"}
 
     def trips_to_connect(**connect_args: Any) -> int:

@@ -1,9 +1,14 @@
 """The layer holds only what a Lambda runs, and its dependencies point one way (doors → core → store).
 
-Two proofs: every import statement of the layer and of the handlers (lazy ones and type-checking
-ones included) names the standard library, the layer's own dependencies or the layer itself; and a
-fresh interpreter that sees only ``shared/`` and the installed dependencies (not the repository,
-not the dev tools installed in editable mode) imports every module of the layer.
+The shape: no module of the layer is over :data:`MAX_LINES` lines (one job each), the layer's imports
+(lazy ones included) form no cycle, and the dev tools' lower floor (``local/``) reaches up to the
+benchmarks (``bench/``) only lazily, inside the command that runs them.
+
+Two proofs of the layer's reach: every import statement of the layer and of the handlers (lazy
+ones and type-checking ones included) names the standard library, the layer's own dependencies or
+the layer itself; and a fresh interpreter that sees only ``shared/`` and the installed
+dependencies (not the repository, not the dev tools installed in editable mode) imports every
+module of the layer.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ LAYER_DEPENDENCIES = {
     "botocore",
 }
 TYPE_CHECKING_ONLY = {"mypy_boto3_sqs"}
+#: The most lines a module of the layer may have: beyond it, it holds two jobs (docs/architecture.md).
+MAX_LINES = 300
 #: Rank of each part of the layer: a module may import only its own part or lower ones.
 RANKS = {"enums": 0, "errors": 0, "observability": 0, "store": 1, "core": 2, "api": 3, "fl": 3}
 
@@ -130,3 +137,84 @@ def test_a_lambda_with_only_the_layer_imports_every_module_of_it() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "isolated"  # the dev tools were really out of reach
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(LAYER.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _layer_edges(path: Path, names: set[str]) -> set[str]:
+    """The layer's modules a module imports, lazily or not (``if TYPE_CHECKING`` ones aside): a name
+    imported from a package that is a module of the layer counts as that module, else the package."""
+    tree = ast.parse(path.read_text())
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            guarded.update(id(child) for child in ast.walk(node))
+    targets: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                targets.add(submodule if submodule in names else node.module)
+    return (targets & names) - {_module_name(path)}
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda path: str(path.relative_to(LAYER)))
+def test_no_module_of_the_layer_is_over_the_line_limit(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines: split it by job"
+
+
+def test_the_layers_imports_form_no_cycle() -> None:
+    """Lazy imports count: a cycle they hide is still two modules that need each other."""
+    modules = {_module_name(path): path for path in _modules()}
+    names = set(modules)
+    graph = {name: _layer_edges(path, names) for name, path in modules.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                cycles.append([*trail[trail.index(target) :], target])
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+    assert cycles == [], "import cycles: " + "; ".join(" → ".join(cycle) for cycle in cycles)
+
+
+def _module_level_imports(path: Path) -> Iterator[str]:
+    """The imports a module runs when it is imported (not those inside a function)."""
+
+    def walk(node: ast.AST) -> Iterator[str]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            if isinstance(child, ast.Import):
+                yield from (alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module:
+                yield child.module
+            yield from walk(child)
+
+    yield from walk(ast.parse(path.read_text()))
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "local").rglob("*.py")), ids=lambda path: str(path.relative_to(ROOT))
+)
+def test_the_local_tools_import_the_benchmarks_only_inside_the_bench_command(path: Path) -> None:
+    upward = [module for module in _module_level_imports(path) if module.split(".")[0] == "bench"]
+
+    assert upward == [], f"{path.relative_to(ROOT)} imports {upward} at module level"

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from flip_models.core.access import Caller, Permission, authorize_project
 from flip_models.core.creation import create_model
 from flip_models.core.listing import PAGE_SIZE_MAX, ModelFilter, parse_status_filter
-from flip_models.core.logs import LogCursor, decode_log_cursor, encode_log_cursor, get_logs_page
+from flip_models.core.log_cursor import LogCursor, decode_log_cursor, encode_log_cursor
+from flip_models.core.logs import get_logs_page
 from flip_models.core.schemas import CreateModelRequest
 from flip_models.enums import JobStatus, ModelStatus
 from flip_models.errors import InvalidError

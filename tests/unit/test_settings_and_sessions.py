@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
-from flip_models.store import db
+from flip_models.store import credentials, db
 from flip_models.store.settings import Settings, get_settings
 from flip_models.store.tables import Trust
 from tests.round_trips import counting_round_trips
@@ -65,7 +65,7 @@ def test_settings_are_read_once_per_container(clean_container: pytest.MonkeyPatc
 
 
 def test_database_url_is_forced_onto_pg8000() -> None:
-    url = db.database_url(Settings(database_url="postgresql://u:p@h:5433/d"))
+    url = credentials.database_url(Settings(database_url="postgresql://u:p@h:5433/d"))
     assert (url.drivername, url.host, url.port, url.database) == ("postgresql+pg8000", "h", 5433, "d")
 
 

@@ -22,7 +22,7 @@ from moto import mock_aws
 from sqlalchemy import Engine, event, make_url, text
 
 from flip_models.errors import DatabaseUnavailableError
-from flip_models.store import db, snapstart
+from flip_models.store import credentials, db, snapstart
 from tests.template.test_template import ROOT
 
 
@@ -182,7 +182,7 @@ def test_with_secrets_manager_out_of_reach_a_new_connection_keeps_the_credential
     def unreachable(_settings: object) -> object:
         raise DatabaseUnavailableError("Secrets Manager unreachable")
 
-    container.setattr(db, "_url_from_secret", unreachable)
+    container.setattr(credentials, "url_from_secret", unreachable)
     snapstart.after_restore()
 
     assert invoke() != first  # a new connection, logged in with the credentials it had
@@ -196,7 +196,7 @@ def test_db_host_replaces_the_secrets_host_and_keeps_its_credentials(container: 
     settings = Settings(db_secret_arn="arn:aws:secretsmanager:eu-west-2:1:secret:s", db_host="proxy.example")
     with mock_aws():
         arn = boto3.client("secretsmanager").create_secret(Name="s", SecretString=json.dumps(secret))["ARN"]
-        url = db.database_url(settings.model_copy(update={"db_secret_arn": arn}))
+        url = credentials.database_url(settings.model_copy(update={"db_secret_arn": arn}))
     assert (url.host, url.username, url.password, url.database) == ("proxy.example", "runtime", "pw", "flip")
     assert Settings.from_env({"DATABASE_URL": "postgresql://h/d", "DB_HOST": ""}).db_host is None
 
@@ -223,8 +223,6 @@ def test_hooks_are_registered_with_the_runtime_when_the_store_is_imported() -> N
         "runtime.register_after_restore = runtime.after.append\n"
         "sys.modules['snapshot_restore_py'] = runtime\n"
         "import flip_models.store.db\n"
-        "from flip_models.store import snapstart\n"
-        "snapstart.register()\n"
         "print([f.__name__ for f in runtime.before], [f.__name__ for f in runtime.after])\n"
     )
     assert fresh_interpreter(probe).split("\n")[0] == "['before_snapshot'] ['after_restore']"
@@ -286,7 +284,7 @@ def test_before_snapshot_leaves_the_secrets_password_nowhere_in_the_container(
     assert password not in engine.url.render_as_string(hide_password=False)
     for cell in getattr(engine.pool._creator, "__closure__", None) or ():  # type: ignore[attr-defined]
         assert password not in repr(cell.cell_contents)
-    assert not db._last_login
+    assert not credentials._last_login
     del secret
     gc.collect()
     assert not any(password in str(o) for o in gc.get_objects() if isinstance(o, dict) and "password" in o)

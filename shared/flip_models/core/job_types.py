@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from flip_models.enums import FLBackend
 from flip_models.errors import ConfigurationError, DatabaseUnavailableError
 from flip_models.observability import logger
-from flip_models.store.db import aws_unreachable, botocore_code
+from flip_models.store.credentials import aws_unreachable, botocore_code
 from flip_models.store.settings import Settings
 from flip_models.store.tables import FLNets
 

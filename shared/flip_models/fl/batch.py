@@ -5,7 +5,7 @@ A batch goes through three steps:
 1. **parse** every record with its queue's record model (:mod:`flip_models.fl.outcomes`; the body is
    JSON). A body that breaks a rule is *rejected*.
 2. **apply** the valid ones: logs and metrics in one transaction and one statement
-   (:mod:`flip_models.fl.rows`); status messages one by one, in order, each in its own transaction
+   (:mod:`flip_models.fl.apply`); status messages one by one, in order, each in its own transaction
    (:mod:`flip_models.fl.statuses`). A database that is down or too slow makes the records *retry*.
 3. **settle** each record under Powertools' batch processor (the FIFO one for status messages, so that
    nothing after a failed message of a batch is acknowledged): applied → acknowledged, rejected → sent
@@ -37,10 +37,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from flip_models.fl.apply import apply_in_one_transaction, apply_logs, apply_metrics
 from flip_models.fl.dead_letters import DeadLetter, send_dead_letter
 from flip_models.fl.messages import FLLogRecord, FLMetricRecord, FLRecord, FLStatusRecord, truncate
 from flip_models.fl.outcomes import Applied, Item, Outcome, Rejected, Retry, parse_records
-from flip_models.fl.rows import apply_in_one_transaction, apply_logs, apply_metrics
 from flip_models.fl.statuses import apply_statuses
 from flip_models.observability import logger, metrics
 from flip_models.store.settings import get_settings

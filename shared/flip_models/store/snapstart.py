@@ -24,6 +24,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from flip_models.store import credentials, db
+
 _registered = False
 
 
@@ -48,7 +50,6 @@ def before_snapshot() -> None:
     from sqlalchemy.orm import configure_mappers
 
     from flip_models.observability import logger
-    from flip_models.store import db
     from flip_models.store.settings import get_settings
 
     try:
@@ -65,14 +66,12 @@ def before_snapshot() -> None:
     finally:
         if db.get_engine.cache_info().currsize:
             db.get_engine().dispose()
-        db.forget_credentials()  # the engine itself holds no password (store/db.py)
+        credentials.forget_credentials()  # the engine itself holds no password (store/db.py)
 
 
 def after_restore() -> None:
     """Drop whatever the snapshot may hold: a pooled connection (unclosed: its socket is shared with the
     other copies) and the cached secret."""
-    from flip_models.store import db
-
     if db.get_engine.cache_info().currsize:
         db.get_engine().dispose(close=False)
     # The secret as it is now (a rotation while the snapshot waited); the last login stays as the
