@@ -62,7 +62,7 @@ def build_proxy_event(
     body: bytes,
     route: ApiRoute,
     path_parameters: Mapping[str, str],
-    claims: Mapping[str, str],
+    claims: Mapping[str, str] | None,
     stage: str,
 ) -> dict[str, Any]:
     """The API Gateway REST (v1) proxy event Lambda would receive for this request."""
@@ -98,7 +98,7 @@ def build_proxy_event(
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": int(now.timestamp() * 1000),
             "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
-            "authorizer": {"claims": dict(claims)},
+            "authorizer": {"claims": dict(claims)} if claims is not None else None,
         },
         "body": text,
         "isBase64Encoded": False,
@@ -133,12 +133,22 @@ def make_server(
     stage: str,
     static: Mapping[str, Callable[[], tuple[str, bytes]]],
     log: Callable[[str], None],
+    *,
+    identity: bool = True,
+    label: str = "",
 ) -> ThreadingHTTPServer:
-    """An HTTP server on ``host:port`` routing to the functions' workers."""
+    """An HTTP server on ``host:port`` routing to the functions' workers.
+
+    ``identity``: the dev identity header stands in for Cognito (no identity → 401); without it (the FL
+    ingress, which checks its own key) every request reaches its function. ``label`` starts each
+    request's line, and such a server also says what became of the request: the queue and message id
+    it went to, or why it was refused.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "flip-local-apigw"
         protocol_version = "HTTP/1.1"
+        _fate = ""
 
         def log_message(self, format: str, *args: Any) -> None:
             return
@@ -165,8 +175,11 @@ def make_server(
             method, path = self.command, urlsplit(self.path).path
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            self._fate = ""
             status = self._dispatch(method, path, body)
-            log(f"{method} {self.path} → {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+            took = f"{(time.perf_counter() - started) * 1000:.0f} ms"
+            prefix = f"{label} " if label else ""
+            log(f"{prefix}{method} {self.path} → {status} ({took}){self._fate}")
 
         def _dispatch(self, method: str, path: str, body: bytes) -> int:
             if method == "GET" and path in static:
@@ -186,8 +199,8 @@ def make_server(
                 return 405
             bound, match = chosen[0]
             headers = {key.lower(): value for key, value in self.headers.items()}
-            claims = identity_claims(headers, demo_users)
-            if claims is None:
+            claims = identity_claims(headers, demo_users) if identity else None
+            if identity and claims is None:
                 self._json(401, "Unauthorized")
                 return 401
             event = build_proxy_event(
@@ -208,6 +221,8 @@ def make_server(
                 headers[key] = ",".join(str(v) for v in values)
             body = response.get("body") or ""
             content = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
+            if label:
+                self._fate = request_fate(status, headers, content)
             self._send(status, headers, content, gateway=False)
             return status
 
@@ -216,6 +231,22 @@ def make_server(
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     return server
+
+
+def request_fate(status: int, headers: Mapping[str, str], content: bytes) -> str:
+    """What became of an FL ingress request, for its line: ``: fl-logs message <id>`` when it was
+    enqueued (the consumer's line about that message follows), else ``: <FLIP's detail>``."""
+    if status < 300 and "X-FL-Message-Id" in headers:
+        return f": {headers.get('X-FL-Queue', 'queue')} message {headers['X-FL-Message-Id']}"
+    try:
+        detail = json.loads(content).get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    if isinstance(detail, list):
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}" for item in detail
+        )
+    return f": {str(detail)[:160]}" if detail else ""
 
 
 def swagger_pages(openapi_path: Path) -> dict[str, Callable[[], tuple[str, bytes]]]:

@@ -66,6 +66,7 @@ def _dev(args: argparse.Namespace) -> int:
         seed=not args.no_seed,
         queue_prefix=args.queue_prefix,
         schedule_every=args.sweep_every,
+        ingress_port=args.ingress_port,
     )
     return code
 
@@ -121,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(run=_seed_demo)
     dev = commands.add_parser("dev", help="run the local stack (API on :3000, SQS pollers, demo data)")
     dev.add_argument("--port", type=int, default=3000, help="HTTP port of the local API (default 3000)")
+    dev.add_argument(
+        "--ingress-port",
+        type=int,
+        default=3001,
+        help="HTTP port of the FL ingress, FLIP's internal routes (default 3001; key: INTERNAL_SERVICE_KEY)",
+    )
     dev.add_argument("--sqs-port", type=int, default=9324, help="port of moto's SQS server (default 9324)")
     dev.add_argument("--no-seed", action="store_true", help="do not insert the demo data")
     dev.add_argument("--queue-prefix", default="", help="prefix of the queue names (share one LocalStack)")
