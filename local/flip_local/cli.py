@@ -80,6 +80,18 @@ def _send(args: argparse.Namespace) -> int:
     return code
 
 
+def _fl_env(args: argparse.Namespace) -> int:
+    from flip_local.stack import fl_server_environment, flip_fl_server_environment, running_state
+
+    state = running_state()
+    if state is None:
+        return 2
+    print(flip_fl_server_environment(state).replace("  export", "export"))
+    if not args.http_only:
+        print(fl_server_environment(state).replace("  export", "export"))
+    return 0
+
+
 def _dlq(args: argparse.Namespace) -> int:
     from flip_local.dead_letters import main as dead_letters
 
@@ -143,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")
     send.add_argument("--queue", help="logical id of the queue (default: the one of the function)")
     send.set_defaults(run=_send)
+    fl_env = commands.add_parser(
+        "fl-env",
+        help='the running stack\'s FL server settings as shell exports (eval "$(flip-models fl-env)")',
+    )
+    fl_env.add_argument(
+        "--http-only",
+        action="store_true",
+        help="only FLIP's own variables: FLIP_API_INTERNAL_URL and INTERNAL_SERVICE_KEY (the FL ingress)",
+    )
+    fl_env.set_defaults(run=_fl_env)
     dlq = commands.add_parser("dlq", help="list the local stack's dead letters with their reasons")
     dlq.add_argument("queue", nargs="?", help="logs, metrics or status (or a queue name); default: all")
     dlq.add_argument("--redrive", action="store_true", help="move the dead letters back to their queue")
