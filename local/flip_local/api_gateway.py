@@ -166,8 +166,11 @@ def make_server(
             self.wfile.write(body)
 
         def _json(self, status: int, message: str) -> None:
-            """A gateway error in the API's error shape (the template's gateway responses)."""
-            payload = {"statusCode": status, "message": message}
+            """A gateway error in the API's error shape (the template's gateway responses): the FL
+            ingress's (``label``) is FLIP's, ``{"detail": …}``."""
+            payload: dict[str, Any] = (
+                {"detail": message} if label else {"statusCode": status, "message": message}
+            )
             self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
 
         def _handle(self) -> None:

@@ -184,9 +184,10 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     assert re.search(
         rf"ingress POST /api/model/{RUNNING}/metrics → 204 \(\d+ ms\): fl-metrics message ", output
     )
-    # One line per message with its fate: the 3 good samples applied, the 3 bad ones dead-lettered.
+    # One line per message with its fate: the 3 good samples and step 9's applied, the 3 bad ones
+    # dead-lettered.
     metric_lines = [line for line in output.splitlines() if "fl-metrics" in line and " message " in line]
-    assert sum(line.endswith(": applied") for line in metric_lines) == 3, metric_lines
+    assert sum(line.endswith(": applied") for line in metric_lines) == 4, metric_lines
     assert sum(": dead-lettered: " in line for line in metric_lines) == 3, metric_lines
     # The queue URLs an FL server needs, ready to copy.
     urls = json.loads(dev_stack.state_file.read_text())["fl_queue_urls"]

@@ -236,8 +236,34 @@ def ingress_requests(draw: st.DrawFn, demo: DemoSummary, key: str) -> dict[str, 
             "headers": headers,
             "data": None,
         }
-    kind = draw(st.sampled_from(["fields", "fields", "fields", "any json", "not json", "huge"]))
-    if kind == "fields":
+    kind = draw(st.sampled_from(["valid", "valid", "fields", "fields", "any json", "not json", "huge"]))
+    if kind == "valid":  # what FLIP's FL servers send, with values drawn: many reach the queues
+        client = draw(st.sampled_from(["Trust_1", "Trust_2", "Trust_3", "Trust_9"]))
+        round_ = draw(st.integers(min_value=0, max_value=2**31))
+        if route == "metrics":
+            body = {
+                "fl_client_name": client,
+                "global_round": round_,
+                "label": draw(st.text(max_size=65)),
+                "result": draw(st.floats(allow_nan=False, allow_infinity=False)),
+            }
+        elif draw(st.booleans()):
+            body = {
+                "fl_client_name": client,
+                "log": draw(st.text(max_size=300)),
+                "success": draw(st.booleans()),
+            }
+        else:
+            body = {
+                "fl_client_name": draw(st.sampled_from([client, None])),
+                "event_type": draw(
+                    st.sampled_from(["ROUND_STARTED", "CLIENT_RESULT_RECEIVED", "ROUND_AGGREGATED"])
+                ),
+                "global_round": round_,
+                "details": draw(st.none() | _JSON),
+            }
+        data = json.dumps(body).encode()
+    elif kind == "fields":
         names = draw(st.sets(st.sampled_from(sorted(_FIELDS)), max_size=len(_FIELDS)))
         body = {name: draw(_FIELDS[name]) for name in names}
         data = json.dumps(body).encode()
