@@ -438,3 +438,43 @@ def test_the_update_changed_what_its_parameters_say(deployed: Deployed) -> None:
     for mapping in mappings.values():
         if mapping["EventSourceArn"] in arns.values():
             assert mapping["ScalingConfig"] == {"MaximumConcurrency": int(UPDATE["FlMaximumConcurrency"])}
+
+
+def test_the_fl_ingress_is_a_private_api_of_its_own_that_sends_to_the_fl_queues(deployed: Deployed) -> None:
+    gateway = deployed.client("apigateway")
+    [api] = [
+        a for a in gateway.get_rest_apis()["items"] if a["name"] == f"flip-models-fl-ingress-{deployed.stage}"
+    ]
+    resources = gateway.get_resources(restApiId=api["id"])["items"]
+    methods = {
+        (resource["path"], method.lower())
+        for resource in resources
+        for method in resource.get("resourceMethods", {})
+    }
+    stage = gateway.get_stage(restApiId=api["id"], stageName=deployed.stage)
+    endpoint = deployed.parameters["FlIngressVpcEndpointIds"]
+
+    assert methods == {
+        ("/api/model/{modelId}/status/{status}", "put"),
+        ("/api/model/{modelId}/logs", "post"),
+        ("/api/model/{modelId}/metrics", "post"),
+    }
+    assert api["endpointConfiguration"]["types"] == ["PRIVATE"]
+    assert api["endpointConfiguration"].get("vpcEndpointIds", [endpoint]) == [endpoint]
+    policy = (
+        json.loads(api["policy"].replace('\\"', '"')) if isinstance(api.get("policy"), str) else api["policy"]
+    )
+    [deny] = [statement for statement in policy["Statement"] if statement["Effect"] == "Deny"]
+    assert deny["Condition"]["StringNotEquals"]["aws:SourceVpce"] in (endpoint, [endpoint])
+    assert (
+        stage["accessLogSettings"]["destinationArn"].split(":log-group:")[1].removesuffix(":*")
+        == (deployed.outputs["FlIngressAccessLogGroupName"])
+    )
+    assert deployed.outputs["FlIngressUrl"].endswith(f"/{deployed.stage}")
+    lambda_ = deployed.client("lambda")
+    function = lambda_.get_function_configuration(FunctionName=f"flip-models-fl-ingress-{deployed.stage}")
+    variables = function["Environment"]["Variables"]
+    assert variables["FL_STATUS_QUEUE_URL"] == deployed.outputs["FlStatusQueueUrl"]
+    assert variables["FL_LOGS_QUEUE_URL"] == deployed.outputs["FlLogsQueueUrl"]
+    assert variables["INTERNAL_SERVICE_KEY_SECRET_ARN"] == deployed.parameters["InternalServiceKeySecretArn"]
+    assert function["State"] == "Active"
