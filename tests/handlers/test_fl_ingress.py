@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from sqlalchemy.orm import Session
 
+from flip_local.demo import seed_demo
 from flip_models.enums import ModelStatus
 from flip_models.fl.ingress import FOUND, KEY_INVALID, KEY_MISSING, KEY_NOT_CONFIGURED, MAX_BODY_BYTES
 from flip_models.fl.messages import FLLogMessage, FLMetricMessage, FLStatusMessage
 from flip_models.store.settings import get_settings
 from flip_models.store.tables import Model, Trust
 from tests.builders import Given
-from tests.lambda_support import lambda_context, load_function
+from tests.lambda_support import ROOT, lambda_context, load_function
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -633,3 +635,20 @@ def test_the_bodys_event_id_wins_over_the_header(ingress: Ingress, world: World)
     )
 
     assert [m["body"]["event_id"] for m in ingress.messages("metrics")] == ["from-body", "from-header"]
+
+
+def test_the_sample_event_is_answered_with_a_204(
+    ingress: Ingress, monkeypatch: pytest.MonkeyPatch, session: Session
+) -> None:
+    """``events/fl_ingress.json``: FLIP's FL server's metric, as API Gateway passes it on (the demo
+    data's RUNNING model and kit slot, the local deploy's key ``local-fl-server-key``)."""
+    seed_demo(session)
+    session.commit()
+    monkeypatch.setenv("INTERNAL_SERVICE_KEY_HASH", sha256("local-fl-server-key"))
+    get_settings.cache_clear()
+    event = json.loads((ROOT / "events" / "fl_ingress.json").read_text())
+
+    result = load_function("fl_ingress").lambda_handler(event, lambda_context())
+
+    assert (result["statusCode"], result.get("body") or "") == (204, "")
+    assert len(ingress.messages("metrics")) == 1
