@@ -175,13 +175,13 @@ def _sample_event(name: str) -> Callable[[int], Mapping[str, Any]]:
 def _cold_probes(
     plan: Plan, model: dataset.BenchModel
 ) -> dict[str, tuple[Path, str, Callable[[int], Mapping[str, Any]]]]:
-    """Each function's first event: the sample event for the API and the migration (on the demo
+    """Each function's first event: the sample event for the API, the FL ingress and the migration (on the demo
     data), fresh valid messages for the SQS consumers."""
     return {
         name: (
             spec.code_uri,
             spec.handler,
-            _fl_event(name, model) if name.startswith("fl_") else _sample_event(name),
+            _fl_event(name, model) if spec.sqs_sources else _sample_event(name),
         )
         for name, spec in sorted(lambdas.functions().items())
         if plan.cold_functions is None or name in plan.cold_functions
