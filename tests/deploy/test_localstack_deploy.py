@@ -299,6 +299,7 @@ def test_the_deployed_queue_policies_let_only_the_named_roles_send(deployed: Dep
             role_arn(consumer.role),
             role_arn(other.role),
             deployed.parameters["RedriveRoleArn"],
+            role_arn("FlIngressFunctionRole"),
         )
         queue, dlq = attributes(consumer.queue), attributes(consumer.dead_letter_queue)
         cases = [(json.loads(queue["Policy"]), case) for case in source_queue_cases(roles, queue["QueueArn"])]
