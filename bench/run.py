@@ -89,7 +89,7 @@ FULL = Plan(
 QUICK = Plan(
     True,
     1,
-    ("get_model_metrics", "fl_metrics"),
+    ("get_model_metrics", "fl_metrics", "fl_ingress"),
     10,
     1000,
     5,
