@@ -76,6 +76,7 @@ def _dev(args: argparse.Namespace) -> int:
         queue_prefix=args.queue_prefix,
         schedule_every=args.sweep_every,
         flip_api_url=args.flip_api_url,
+        ingress_port=args.ingress_port,
     )
     return code
 
@@ -87,6 +88,18 @@ def _send(args: argparse.Namespace) -> int:
 
     code: int = send(Path(args.events_file), args.queue)
     return code
+
+
+def _fl_env(args: argparse.Namespace) -> int:
+    from flip_local.stack import fl_server_environment, flip_fl_server_environment, running_state
+
+    state = running_state()
+    if state is None:
+        return 2
+    print(flip_fl_server_environment(state).replace("  export", "export"))
+    if not args.http_only:
+        print(fl_server_environment(state).replace("  export", "export"))
+    return 0
 
 
 def _dlq(args: argparse.Namespace) -> int:
@@ -131,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(run=_seed_demo)
     dev = commands.add_parser("dev", help="run the local stack (API on :3000, SQS pollers, demo data)")
     dev.add_argument("--port", type=int, default=3000, help="HTTP port of the local API (default 3000)")
+    dev.add_argument(
+        "--ingress-port",
+        type=int,
+        default=3001,
+        help="HTTP port of the FL ingress, FLIP's internal routes (default 3001; key: INTERNAL_SERVICE_KEY)",
+    )
     dev.add_argument("--sqs-port", type=int, default=9324, help="port of moto's SQS server (default 9324)")
     dev.add_argument("--no-seed", action="store_true", help="do not insert the demo data")
     dev.add_argument("--queue-prefix", default="", help="prefix of the queue names (share one LocalStack)")
@@ -153,6 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")
     send.add_argument("--queue", help="logical id of the queue (default: the one of the function)")
     send.set_defaults(run=_send)
+    fl_env = commands.add_parser(
+        "fl-env",
+        help='the running stack\'s FL server settings as shell exports (eval "$(flip-models fl-env)")',
+    )
+    fl_env.add_argument(
+        "--http-only",
+        action="store_true",
+        help="only FLIP's own variables: FLIP_API_INTERNAL_URL and INTERNAL_SERVICE_KEY (the FL ingress)",
+    )
+    fl_env.set_defaults(run=_fl_env)
     dlq = commands.add_parser("dlq", help="list the local stack's dead letters with their reasons")
     dlq.add_argument("queue", nargs="?", help="logs, metrics or status (or a queue name); default: all")
     dlq.add_argument("--redrive", action="store_true", help="move the dead letters back to their queue")

@@ -97,7 +97,7 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     lines = tour_lines()
     variables = [line for line in lines if re.match(r"^[A-Z_]+=", line)]
     steps = [line for line in lines if line not in variables]
-    assert len(steps) == 8, steps
+    assert len(steps) == 9, steps
     researcher = DEMO_USERS["researcher"][0]
 
     # 1. status
@@ -181,11 +181,26 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     assert "Round 1 initiated · global model dispatched" in texts
     assert texts[-1] == "The job for this model has been stopped."
 
+    # 9. FLIP's FL server over HTTP, through the FL ingress: 204 once the message is in fl-metrics
+    assert run_line(dev_stack, variables, steps[8]).strip() == "204"
+
+    def http_metric_applied() -> bool:
+        session.expire_all()
+        rows = session.scalars(select(FLMetrics.result).where(FLMetrics.label == "HTTP_LOSS")).all()
+        session.rollback()
+        return list(rows) == [0.125]
+
+    wait_for(http_metric_applied)
+
     output = dev_stack.output()
     assert f"PATCH /model/{RUNNING}/status/STOPPED → 200" in output
-    # One line per message with its fate: the 3 good samples applied, the 3 bad ones dead-lettered.
+    assert re.search(
+        rf"ingress POST /api/model/{RUNNING}/metrics → 204 \(\d+ ms\): fl-metrics message ", output
+    )
+    # One line per message with its fate: the 3 good samples and step 9's applied, the 3 bad ones
+    # dead-lettered.
     metric_lines = [line for line in output.splitlines() if "fl-metrics" in line and " message " in line]
-    assert sum(line.endswith(": applied") for line in metric_lines) == 3, metric_lines
+    assert sum(line.endswith(": applied") for line in metric_lines) == 4, metric_lines
     assert sum(": dead-lettered: " in line for line in metric_lines) == 3, metric_lines
     # The queue URLs an FL server needs, ready to copy.
     urls = json.loads(dev_stack.state_file.read_text())["fl_queue_urls"]
