@@ -14,14 +14,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.api.resolver import (
     api_responses,
+    conditional,
     current_caller,
     json_response,
     make_resolver,
     page_headers,
 )
-from flip_models.core.access import Permission, authorize_model
-from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
+from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page, logs_version
 from flip_models.core.schemas import LogEntry
+from flip_models.core.versions import View, read_model_version
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
@@ -33,7 +34,7 @@ app = make_resolver()
     summary="A model's logs",
     tags=["models"],
     responses=api_responses(
-        errors=(400,), model=list[LogEntry], headers=("Link", "X-Prev-Cursor", "X-Next-Cursor")
+        errors=(400,), model=list[LogEntry], headers=("Link", "X-Prev-Cursor", "X-Next-Cursor", "ETag")
     ),
 )
 def get_model_logs(
@@ -43,7 +44,9 @@ def get_model_logs(
 ) -> Response[str]:
     caller = current_caller(app)
     with session_scope() as session:
-        authorize_model(modelId, caller, Permission.READ, session)
+        window = logs_version(modelId, limit=limit, cursor=cursor)
+        read = read_model_version(View.LOGS, modelId, caller, session, limit, cursor, part=window)
+        conditional(app, read.tag)
         page = get_logs_page(modelId, session, limit=limit, cursor=cursor)
     # The page is already the JSON text of its array: sent as it is, not serialised again.
     return json_response(200, page.body, page_headers(app, limit, page.next_cursor, page.prev_cursor))

@@ -13,10 +13,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, json_response, make_resolver
-from flip_models.core.access import Permission, authorize_model
+from flip_models.api.resolver import api_responses, conditional, current_caller, json_response, make_resolver
 from flip_models.core.metrics import DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, get_metrics_answer
 from flip_models.core.schemas import ModelMetrics
+from flip_models.core.versions import View, read_model_version
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
@@ -27,7 +27,9 @@ app = make_resolver()
     "/model/<modelId>/metrics",
     summary="A model's training metrics",
     tags=["models"],
-    responses=api_responses(model=list[ModelMetrics], headers=("X-Series-Omitted", "X-Points-Omitted")),
+    responses=api_responses(
+        model=list[ModelMetrics], headers=("X-Series-Omitted", "X-Points-Omitted", "ETag")
+    ),
 )
 def get_model_metrics(
     modelId: UUID,
@@ -43,7 +45,7 @@ def get_model_metrics(
 ) -> Response[str]:
     caller = current_caller(app)
     with session_scope() as session:
-        authorize_model(modelId, caller, Permission.READ, session)
+        conditional(app, read_model_version(View.METRICS, modelId, caller, session, max_points).tag)
         answer = get_metrics_answer(modelId, session, max_points)
     # Written once as JSON text by the core: no pydantic object per point is built.
     omitted = {"X-Series-Omitted": str(answer.series_omitted), "X-Points-Omitted": str(answer.points_omitted)}

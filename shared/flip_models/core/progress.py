@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Text, column, select, text
 from sqlalchemy.orm import Session
 
 from flip_models.core.runs import run_facts
@@ -94,29 +94,54 @@ class _TrustEvents:
     results: dict[int, datetime]
 
 
+def progress_events(model_id: uuid.UUID) -> ColumnElement[str]:
+    """The aggregate the card is made of (its query, as a scalar subquery giving its JSON text): the
+    card's version too (:mod:`core.versions`), so a poll reads it once."""
+    return (
+        _EVENTS_SQL.bindparams(
+            model_id=model_id,
+            round_started=FLLogEvent.ROUND_STARTED.value,
+            result=FLLogEvent.CLIENT_RESULT_RECEIVED.value,
+        )
+        .columns(column("events", Text))
+        .scalar_subquery()
+    )
+
+
 def get_model_progress(model_id: uuid.UUID, session: Session, now: datetime | None = None) -> ModelProgress:
     """The progress of the model's current run and of each trust of its roster (SPEC §3): the events
     dated at or after the start of its newest ``fl_job`` (its ``started``, else ``created``)."""
-    raw: dict[str, Any] = json.loads(
-        session.execute(
-            _EVENTS_SQL,
-            {
-                "model_id": model_id,
-                "round_started": FLLogEvent.ROUND_STARTED.value,
-                "result": FLLogEvent.CLIENT_RESULT_RECEIVED.value,
-            },
-        ).scalar_one()
-    )
-    roster = run_facts([model_id], session)[model_id].trusts
+    events: str = session.execute(select(progress_events(model_id))).scalar_one()
+    return progress_from(model_id, events, session, now or datetime.now(UTC))
+
+
+def remaining_seconds(events: str, now: datetime) -> float | None:
+    """The card's estimate of the time left at ``now`` (what makes a card change with time alone)."""
+    return _estimate(json.loads(events), now)[3]
+
+
+def _estimate(
+    raw: Mapping[str, Any], now: datetime
+) -> tuple[dict[int, datetime], float | None, int | None, float | None]:
+    """The rounds' starts, seconds per round, total rounds and the time left at ``now``."""
     starts = {int(round_): _time(started) for round_, started in raw["rounds"] or []}
     current = max(starts, default=None)
     average = _per_round_seconds(starts)
     total = _positive_int(raw["total"])
     remaining = None
     if average is not None and total is not None and current is not None:
-        elapsed = ((now or datetime.now(UTC)) - starts[current]).total_seconds()
+        elapsed = (now - starts[current]).total_seconds()
         remaining = max(0.0, average * (total - current + 1) - elapsed)
-    events = _trust_events(raw)
+    return starts, average, total, remaining
+
+
+def progress_from(model_id: uuid.UUID, events: str, session: Session, now: datetime) -> ModelProgress:
+    """The card from its aggregate (:func:`progress_events`) and the roster of the model's run."""
+    raw: dict[str, Any] = json.loads(events)
+    roster = run_facts([model_id], session)[model_id].trusts
+    starts, average, total, remaining = _estimate(raw, now)
+    current = max(starts, default=None)
+    found = _trust_events(raw)
     return ModelProgress(
         current_round=current,
         total_rounds=total,
@@ -124,7 +149,7 @@ def get_model_progress(model_id: uuid.UUID, session: Session, now: datetime | No
         avg_round_seconds=average,
         est_remaining_seconds=remaining,
         trusts=[
-            _trust_progress(trust.id, trust.name, trust.code, events.get(trust.id), current)
+            _trust_progress(trust.id, trust.name, trust.code, found.get(trust.id), current)
             for trust in roster
         ],
     )
