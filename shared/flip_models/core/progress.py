@@ -23,62 +23,92 @@ from flip_models.core.runs import run_facts
 from flip_models.core.schemas import ModelProgress, TrustProgress, TrustState
 from flip_models.enums import FLLogEvent
 
-#: Everything the card needs from the model's rows, in one scan of them (as JSON).
+#: Everything the card needs from the model's rows, read along the indexes of fm0003 (a handful of
+#: entries per trust of the run, and per round start: never the run's rows), as JSON. Only what the
+#: card uses is read: the first and the last round's start, the latest start's total, and per trust
+#: of the run's roster its newest event, result and failure and its first and last round's result.
+#: The event types are literals, as the partial indexes' conditions are (a parameter would keep a
+#: generic plan off them).
 _EVENTS_SQL = text(
     """
     WITH run AS (
         -- The current run: the model's newest job, from its start (else its creation). No job: no run.
-        SELECT coalesce(started, created) AS since
+        SELECT id, coalesce(started, created) AS since
         FROM fl_job
         WHERE model_id = :model_id
         ORDER BY created DESC, id DESC
         LIMIT 1
-    ), events AS MATERIALIZED (
+    ), starts AS MATERIALIZED (
         -- Only dates Python can read: other writers may store ±infinity, BC or year 20000 (no event
-        -- of a run in any case).
-        SELECT trust, event_type, global_round, success, log_date, id, details
-        FROM fl_logs
-        WHERE model_id = :model_id
-          AND log_date >= (SELECT since FROM run)
-          AND log_date < '10000-01-01'
+        -- of a run in any case). Round starts: a few rows per round, along their partial index.
+        SELECT l.global_round, l.log_date, l.id, l.details
+        FROM fl_logs AS l, run
+        WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+          AND l.log_date >= run.since AND l.log_date < '10000-01-01'
+    ), ends AS (
+        SELECT min(global_round) AS first, max(global_round) AS last FROM starts
     ), rounds AS (
-        SELECT global_round, min(log_date) AS started
-        FROM events
-        WHERE event_type = :round_started AND global_round IS NOT NULL
-        GROUP BY global_round
+        SELECT s.global_round, min(s.log_date) AS started
+        FROM starts AS s, ends AS e
+        WHERE s.global_round IN (e.first, e.last)
+        GROUP BY s.global_round
     ), latest_start AS (
         -- A whole number of at most 10 digits, else unknown: details may hold anything at all.
         SELECT CASE WHEN jsonb_typeof(details -> 'total_rounds') = 'number'
                          AND details ->> 'total_rounds' ~ '^[0-9]{1,10}$'
                     THEN (details ->> 'total_rounds')::bigint END AS total
-        FROM events
-        WHERE event_type = :round_started
+        FROM starts
         ORDER BY log_date DESC, id DESC
         LIMIT 1
+    ), roster AS (
+        SELECT DISTINCT r.trust_id AS trust FROM fl_job_trust AS r JOIN run ON r.fl_job_id = run.id
+    ), per_trust AS (
+        SELECT r.trust,
+               (SELECT max(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_event_at,
+               (SELECT max(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_result,
+               (SELECT max(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust AND NOT l.success
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_failure,
+               (SELECT min(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success AND l.global_round IS NOT NULL
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS first_round,
+               (SELECT max(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success AND l.global_round IS NOT NULL
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_round
+        FROM roster AS r, run
     ), trusts AS (
-        SELECT trust,
-               max(log_date) AS last_event_at,
-               max(global_round) FILTER (WHERE event_type = :result AND success) AS last_round,
-               max(log_date) FILTER (WHERE event_type = :result AND success) AS last_result,
-               max(log_date) FILTER (WHERE NOT success) AS last_failure
-        FROM events
-        WHERE trust IS NOT NULL
-        GROUP BY trust
+        SELECT * FROM per_trust WHERE last_event_at IS NOT NULL
     ), results AS (
-        SELECT trust, global_round, min(log_date) AS at
-        FROM events
-        WHERE trust IS NOT NULL AND event_type = :result AND success AND global_round IS NOT NULL
-        GROUP BY trust, global_round
+        SELECT t.trust, x.global_round,
+               (SELECT min(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = t.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success
+                  AND l.global_round = x.global_round
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS at
+        FROM trusts AS t, run,
+             LATERAL (SELECT DISTINCT g FROM (VALUES (t.first_round), (t.last_round)) AS v(g)
+                      WHERE g IS NOT NULL) AS x(global_round)
     )
     SELECT json_build_object(
-        'rounds', (SELECT json_agg(json_build_array(global_round, started)) FROM rounds),
+        'rounds', (SELECT json_agg(json_build_array(global_round, started) ORDER BY global_round)
+                   FROM rounds),
         'total', (SELECT total FROM latest_start),
         'trusts', (SELECT json_agg(json_build_array(trust, last_event_at, last_round, last_result,
-                                                    last_failure)) FROM trusts),
-        'results', (SELECT json_agg(json_build_array(trust, global_round, at)) FROM results)
+                                                    last_failure) ORDER BY trust) FROM trusts),
+        'results', (SELECT json_agg(json_build_array(trust, global_round, at) ORDER BY trust, global_round)
+                    FROM results)
     )::text
     """
 )
+assert FLLogEvent.ROUND_STARTED.value == "ROUND_STARTED"
+assert FLLogEvent.CLIENT_RESULT_RECEIVED.value == "CLIENT_RESULT_RECEIVED"
 
 
 #: The largest round a row can hold (``fl_logs.global_round`` is an integer).
@@ -97,15 +127,7 @@ class _TrustEvents:
 def progress_events(model_id: uuid.UUID) -> ColumnElement[str]:
     """The aggregate the card is made of (its query, as a scalar subquery giving its JSON text): the
     card's version too (:mod:`core.versions`), so a poll reads it once."""
-    return (
-        _EVENTS_SQL.bindparams(
-            model_id=model_id,
-            round_started=FLLogEvent.ROUND_STARTED.value,
-            result=FLLogEvent.CLIENT_RESULT_RECEIVED.value,
-        )
-        .columns(column("events", Text))
-        .scalar_subquery()
-    )
+    return _EVENTS_SQL.bindparams(model_id=model_id).columns(column("events", Text)).scalar_subquery()
 
 
 def get_model_progress(model_id: uuid.UUID, session: Session, now: datetime | None = None) -> ModelProgress:
