@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from bench import coldstart, dataset, ingestion, lambdas, load, scaling, stale_runs, warm
+from bench import coldstart, dataset, ingestion, lambdas, load, polling, scaling, stale_runs, warm
 from bench.timing import goal
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
@@ -259,7 +259,13 @@ def run(quick: bool = False, out: Path = DEFAULT_OUT, flip_schema: bool | None =
             print("bench: ingestion…", file=sys.stderr)
             results["ingestion"] = ingestion.measure(engine, world.model, plan.ingest_messages)
             print("bench: scaling…", file=sys.stderr)
-            results["scaling"] = scaling.measure(engine, url, list(plan.scaling_steps), plan.scaling_repeat)
+            results["scaling"] = scaling.measure(
+                engine,
+                url,
+                list(plan.scaling_steps),
+                plan.scaling_repeat,
+                watchers=polling.QUICK_WATCHERS if plan.quick else polling.WATCHERS,
+            )
             print("bench: stale-run sweep…", file=sys.stderr)
             results["stale_runs"] = stale_runs.measure(plan.stale, flip)
         finally:
@@ -373,6 +379,8 @@ def render(results: Mapping[str, Any]) -> str:
         f"{long['page_rows']} rows, {long['page_bytes'] / 2**20:.2f} MB, next page: {long['has_next_page']} "
         f"— {_mark(s['long_text_page_goal']['met'])}"
     )
+    if "polling" in s:
+        lines += ["", *polling.render(s["polling"])]
     lines += ["", *stale_runs.render(results["stale_runs"])]
     if "load" in results:
         lines += ["", *load.render(results["load"])]

@@ -16,8 +16,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-#: Pages a container keeps (a model page is a few kilobytes: a few hundred kilobytes in all).
-WARM_ANSWERS = 128
+#: Pages a container keeps: one per (caller, model page) watched through it (a page is a few
+#: kilobytes: a few megabytes in all).
+WARM_ANSWERS = 1024
 
 
 class WarmAnswers(Generic[T]):

@@ -38,27 +38,34 @@ _EVENTS_SQL = text(
         WHERE model_id = :model_id
         ORDER BY created DESC, id DESC
         LIMIT 1
-    ), starts AS MATERIALIZED (
-        -- Only dates Python can read: other writers may store ±infinity, BC or year 20000 (no event
-        -- of a run in any case). Round starts: a few rows per round, along their partial index.
-        SELECT l.global_round, l.log_date, l.id, l.details
-        FROM fl_logs AS l, run
-        WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
-          AND l.log_date >= run.since AND l.log_date < '10000-01-01'
     ), ends AS (
-        SELECT min(global_round) AS first, max(global_round) AS last FROM starts
+        -- Only dates Python can read: other writers may store ±infinity, BC or year 20000 (no event
+        -- of a run in any case). The run's first and last round started, each an index descent
+        -- (single-table aggregates, so PostgreSQL reads them as ordered scans that stop at once).
+        SELECT (SELECT min(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+                  AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01') AS first,
+               (SELECT max(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+                  AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01') AS last
     ), rounds AS (
-        SELECT s.global_round, min(s.log_date) AS started
-        FROM starts AS s, ends AS e
-        WHERE s.global_round IN (e.first, e.last)
-        GROUP BY s.global_round
+        SELECT x.global_round,
+               (SELECT min(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+                  AND l.global_round = x.global_round
+                  AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01') AS started
+        FROM ends AS e,
+             LATERAL (SELECT DISTINCT g FROM (VALUES (e.first), (e.last)) AS v(g)
+                      WHERE g IS NOT NULL) AS x(global_round)
     ), latest_start AS (
         -- A whole number of at most 10 digits, else unknown: details may hold anything at all.
-        SELECT CASE WHEN jsonb_typeof(details -> 'total_rounds') = 'number'
-                         AND details ->> 'total_rounds' ~ '^[0-9]{1,10}$'
-                    THEN (details ->> 'total_rounds')::bigint END AS total
-        FROM starts
-        ORDER BY log_date DESC, id DESC
+        SELECT CASE WHEN jsonb_typeof(l.details -> 'total_rounds') = 'number'
+                         AND l.details ->> 'total_rounds' ~ '^[0-9]{1,10}$'
+                    THEN (l.details ->> 'total_rounds')::bigint END AS total
+        FROM fl_logs AS l
+        WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+          AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01'
+        ORDER BY l.log_date DESC, l.id DESC
         LIMIT 1
     ), roster AS (
         SELECT DISTINCT r.trust_id AS trust FROM fl_job_trust AS r JOIN run ON r.fl_job_id = run.id

@@ -36,6 +36,13 @@ class FLLogs(Base):
             "id",
             postgresql_where=text("event_type = 'ROUND_STARTED'"),
         ),
+        Index(
+            "flip_models_fl_logs_round_started_round",
+            "model_id",
+            "global_round",
+            "log_date",
+            postgresql_where=text("event_type = 'ROUND_STARTED'"),
+        ),
         Index("flip_models_fl_logs_model_id_trust_log_date", "model_id", "trust", "log_date"),
         Index(
             "flip_models_fl_logs_results",

@@ -1,7 +1,8 @@
 """The progress card's indexes on ``fl_logs`` (issue 26): the card reads a handful of index entries
 per trust of the run, whatever the run's length (``core/progress.py``).
 
-- ``…_round_started``: the run's round starts (partial: a few rows per round);
+- ``…_round_started`` and ``…_round_started_round``: the run's latest round start, and its first
+  and last round's (partial: a row or so per round);
 - ``…_model_id_trust_log_date``: a trust's newest event, and its newest result (read backwards);
 - ``…_results``: a trust's first and last round with a result (partial: successful results);
 - ``…_failures``: a trust's newest failure (partial: failed rows only, few).
@@ -29,6 +30,12 @@ INDEXES: tuple[tuple[str, str, str, str | None], ...] = (
         "flip_models_fl_logs_round_started",
         "fl_logs",
         "model_id, log_date, id",
+        "event_type = 'ROUND_STARTED'",
+    ),
+    (
+        "flip_models_fl_logs_round_started_round",
+        "fl_logs",
+        "model_id, global_round, log_date",
         "event_type = 'ROUND_STARTED'",
     ),
     ("flip_models_fl_logs_model_id_trust_log_date", "fl_logs", "model_id, trust, log_date", None),
