@@ -20,7 +20,13 @@ from flip_models.api.resolver import (
     make_resolver,
     page_headers,
 )
-from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page, logs_version
+from flip_models.core.logs import (
+    LOGS_DEFAULT_LIMIT,
+    LOGS_MAX_LIMIT,
+    get_logs_page,
+    logs_version,
+    settle_horizon,
+)
 from flip_models.core.schemas import LogEntry
 from flip_models.core.versions import View, read_model_version
 from flip_models.observability import logger, metrics, tracer
@@ -45,9 +51,12 @@ def get_model_logs(
     caller = current_caller(app)
     with session_scope() as session:
         window = logs_version(modelId, limit=limit, cursor=cursor)
-        read = read_model_version(View.LOGS, modelId, caller, session, limit, cursor, part=window)
+        # The settle horizon comes with the tag: read before the page's statement, as it must be.
+        read = read_model_version(
+            View.LOGS, modelId, caller, session, limit, cursor, part=window, aside=settle_horizon()
+        )
         conditional(app, read.tag)
-        page = get_logs_page(modelId, session, limit=limit, cursor=cursor)
+        page = get_logs_page(modelId, session, limit=limit, cursor=cursor, horizon=read.aside)
     # The page is already the JSON text of its array: sent as it is, not serialised again.
     return json_response(200, page.body, page_headers(app, limit, page.next_cursor, page.prev_cursor))
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     and_,
     cast,
+    column,
     func,
     literal,
     literal_column,
@@ -208,6 +209,12 @@ def _window(
     return statement.order_by(FLLogs.log_date.desc().nulls_last(), FLLogs.id.desc())
 
 
+def settle_horizon() -> ColumnElement[datetime]:
+    """:func:`settled_before` as a scalar subquery, for a statement that runs before the page's (the
+    page's version, :mod:`core.versions`): what the horizon needs is that it is read before."""
+    return _HORIZON_SQL.columns(column("horizon", DateTime(timezone=True))).scalar_subquery()
+
+
 def logs_version(model_id: uuid.UUID, *, limit: int, cursor: str | None) -> ColumnElement[Any]:
     """The version of a page of logs (SQL, for :func:`core.versions.model_version`): an md5 of the
     ``(id, xmin, settled)`` of the rows the page reads, so its cost is the page's, not the feed's.
@@ -216,11 +223,7 @@ def logs_version(model_id: uuid.UUID, *, limit: int, cursor: str | None) -> Colu
     if not 1 <= limit <= LOGS_MAX_LIMIT:
         raise InvalidError(f"limit must be between 1 and {LOGS_MAX_LIMIT}", field="limit")
     position = None if cursor is None else decode_log_cursor(cursor)
-    horizon = (
-        _HORIZON_SQL.columns(horizon=DateTime()).scalar_subquery()
-        if position is None or position.direction == "after"
-        else None
-    )
+    horizon = settle_horizon() if position is None or position.direction == "after" else None
     window = _window(
         model_id,
         position,
@@ -242,6 +245,7 @@ def get_logs_page(
     limit: int = LOGS_DEFAULT_LIMIT,
     cursor: str | None = None,
     max_bytes: int = LOGS_PAGE_MAX_BYTES,
+    horizon: datetime | None = None,
 ) -> LogsPage:
     """A page of the model's logs, oldest first, as a JSON array of at most ``max_bytes`` once
     escaped into Lambda's response (at least one row: one that does not fit on its own is sent with
@@ -252,12 +256,16 @@ def get_logs_page(
     forward never passes a row that is still to commit; its next cursor is always given (an empty
     page: nothing newer yet). ``before`` a position: the ``limit`` rows before it. The feed's order is
     ``(log_date, id)``, NULL dates first; a page that reads older rows keeps its newest when the
-    byte budget ends it early, one that reads newer rows keeps its oldest.
+    byte budget ends it early, one that reads newer rows keeps its oldest. ``horizon``: the settle
+    horizon when an earlier statement of the session read it already (:func:`settle_horizon`).
     """
     if not 1 <= limit <= LOGS_MAX_LIMIT:
         raise InvalidError(f"limit must be between 1 and {LOGS_MAX_LIMIT}", field="limit")
     position = None if cursor is None else decode_log_cursor(cursor)
-    horizon = settled_before(session) if position is None or position.direction == "after" else None
+    if position is None or position.direction == "after":
+        horizon = horizon or settled_before(session)
+    else:
+        horizon = None
     forward = position is not None and position.direction == "after"
     statement = _window(
         model_id,

@@ -105,6 +105,8 @@ class Versioned:
     version: str
     #: What the view's own part read, when the view builds its answer from it (progress).
     extra: str | None = None
+    #: What the read needs besides, read in the same statement but no part of the version.
+    aside: Any = None
 
 
 def model_version(
@@ -114,11 +116,13 @@ def model_version(
     session: Session,
     *,
     part: ColumnElement[Any] | None = None,
+    aside: ColumnElement[Any] | None = None,
 ) -> Versioned:
     """The access facts of the model and the version of ``view`` of it, in one query.
 
     ``part`` is the view's own part, built by its module (the logs page's window, the progress
-    aggregate): returned as ``extra`` and part of the version.
+    aggregate): returned as ``extra`` and part of the version. ``aside`` is read in the same
+    statement and returned, but is no part of the version (the logs' settle horizon).
     """
     fixed = [literal_column(sql, Text) for sql in _PARTS[view]]
     version = func.concat_ws(
@@ -129,6 +133,7 @@ def model_version(
             *model_facts_columns(caller),
             version.label("version"),
             (part if part is not None else literal_column("NULL::text")).label("extra"),
+            (aside if aside is not None else literal_column("NULL::text")).label("aside"),
         )
         .select_from(Model)
         .join(Project, Project.id == Model.project_id)
@@ -138,7 +143,7 @@ def model_version(
         return Versioned(None, "")
     facts = ModelFacts(row[0], row[1], row[2], row[3], project=ProjectFacts(*row[4:9]))
     extra = row.extra
-    return Versioned(facts, f"{row.version}/{extra or ''}", extra)
+    return Versioned(facts, f"{row.version}/{extra or ''}", extra, row.aside)
 
 
 def list_version(visible: Select[Any], session: Session) -> str:
@@ -187,6 +192,7 @@ class Checked:
     #: The version the tag is made of, and what the view's own part read (see :class:`Versioned`).
     version: str
     extra: str | None = None
+    aside: Any = None
 
 
 def read_model_version(
@@ -196,10 +202,13 @@ def read_model_version(
     session: Session,
     *params: object,
     part: ColumnElement[Any] | None = None,
+    aside: ColumnElement[Any] | None = None,
     allow_deleted: bool = False,
 ) -> Checked:
     """The access check of a read (404 before 403, :func:`core.access.check_model`) and its tag, from
     one query; ``params`` are what the answer depends on besides the rows (its query parameters)."""
-    found = model_version(view, model_id, caller, session, part=part)
+    found = model_version(view, model_id, caller, session, part=part, aside=aside)
     facts = check_model(model_id, found.facts, caller, Permission.READ, allow_deleted)
-    return Checked(facts, tag_of(view, caller, found.version, *params), found.version, found.extra)
+    return Checked(
+        facts, tag_of(view, caller, found.version, *params), found.version, found.extra, found.aside
+    )
