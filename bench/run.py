@@ -362,7 +362,8 @@ def render(results: Mapping[str, Any]) -> str:
     lines += [
         "",
         f"Scaling — metrics {_mark(s['metrics_goal']['met'])}, metrics body "
-        f"{_mark(s['metrics_body_goal']['met'])}, logs page {_mark(s['logs_goal']['met'])}",
+        f"{_mark(s['metrics_body_goal']['met'])}, logs page {_mark(s['logs_goal']['met'])}, metrics at the "
+        f"largest step vs its floor {_mark(s['metrics_floor_goal']['met'])}",
         f"  {'rows':>9}{'metrics ms':>12}{'floor ms':>10}{'µs/row':>8}{'MB':>8}{'body KB':>9}"
         f"{'logs p1 ms':>12}{'deep ms':>9}{'MB':>7}",
     ]
