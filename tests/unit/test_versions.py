@@ -19,7 +19,7 @@ from flip_models.core.access import Caller
 from flip_models.core.listing import ModelFilter, visible_models
 from flip_models.core.logs import logs_version
 from flip_models.core.progress import progress_events
-from flip_models.core.versions import View, list_version, model_version
+from flip_models.core.versions import View, list_version, metric_rows_version, model_version
 from flip_models.enums import FileUploadStatus, FLLogEvent, JobStatus, ModelAuditAction, ModelStatus
 from flip_models.store.tables import Model, Project, Trust
 from tests.builders import Given
@@ -50,6 +50,7 @@ def versions(session: Session, model: Model) -> dict[str, str]:
     parts = {
         View.LOGS: logs_version(model.id, limit=1000, cursor=None),
         View.PROGRESS: progress_events(model.id),
+        View.METRICS: metric_rows_version(),
     }
     found: dict[str, str] = {
         view: model_version(view, model.id, ADMIN, session, part=parts.get(view)).version for view in View

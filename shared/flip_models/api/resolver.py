@@ -190,6 +190,12 @@ def conditional(app: APIGatewayRestResolver, tag: str, *, revalidate: bool = Tru
         raise NotModified(tag)
 
 
+def revalidating(app: APIGatewayRestResolver) -> bool:
+    """Whether the request names a tag (``If-None-Match``): a route that can compute its tag from its
+    answer does so when none is named, and reads it first only when it may save the answer."""
+    return bool(app.current_event.headers.get("If-None-Match"))
+
+
 def _not_modified(answer: NotModified) -> Response[Any]:
     """``304``: no body; the headers the ``200`` would have that describe it as a whole."""
     metrics.add_metric(name="ApiNotModified", unit=MetricUnit.Count, value=1)

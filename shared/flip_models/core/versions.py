@@ -13,7 +13,9 @@ facts (:class:`~flip_models.core.access.ModelFacts`), so an unchanged poll is on
 - a page of logs is hashed over the rows its query would read (the same window, keyed and ordered
   by the page's index), with whether each is settled: its cost is the page's, not the feed's;
 - the metrics are every one of the model's rows: ``count`` and the sum of their ``xmin`` (a
-  change to any row moves the sum; the rows are read along the model's index, but not built);
+  change to any row moves the sum; the rows are read along the model's index, but not built). A
+  request without ``If-None-Match`` takes them from the metrics query itself, which sums the rows it
+  answers with, so a first load reads the rows once;
 - the progress card is a function of the aggregate its query reads (:mod:`core.progress`): that
   aggregate's text is the version, and is handed to the card when it must be built.
 
@@ -93,8 +95,15 @@ _PARTS: dict[View, tuple[str, ...]] = {
     View.MODEL: _PAGE,
     View.PROGRESS: (_JOBS, _ROSTERS, _TRUST_TABLE),
     View.LOGS: (_TRUST_TABLE,),
-    View.METRICS: (_METRIC_ROWS, _TRUST_TABLE),
+    View.METRICS: (_TRUST_TABLE,),  # and the rows' own part (metric_rows_version, or the answer's)
 }
+
+
+def metric_rows_version() -> ColumnElement[str]:
+    """The metrics' own part: ``count:sum(xmin)`` of the model's rows, the same text the metrics query
+    writes beside the answer (:class:`core.metrics.MetricsAnswer` ``rows_version``), so a first load
+    need not read the rows twice."""
+    return literal_column(_METRIC_ROWS, Text)
 
 
 @dataclass(frozen=True)
