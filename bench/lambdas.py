@@ -60,14 +60,22 @@ def api_event(
     path_parameters: Mapping[str, str] | None = None,
     query: str = "",
     body: Any = None,
+    *,
+    method: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The API Gateway REST proxy event of the function's route, signed in as ``user_id``."""
-    route = route_of(name)
+    """The API Gateway REST proxy event of the function's route (its first, or its ``method`` one),
+    signed in as ``user_id``, with ``headers`` besides the usual ones."""
+    route = (
+        route_of(name)
+        if method is None
+        else next(r for r in functions()[name].api_routes if r.method == method)
+    )
     path = route.path
     for key, value in (path_parameters or {}).items():
         path = path.replace("{" + key + "}", value)
     raw = json.dumps(body).encode() if body is not None else b""
-    headers = {"content-type": "application/json", "accept": "application/json"}
+    headers = {"content-type": "application/json", "accept": "application/json", **(headers or {})}
     claims = {"sub": str(user_id), "token_use": "access", "scope": "aws.cognito.signin.user.admin"}
     event: dict[str, Any] = build_proxy_event(
         route.method,

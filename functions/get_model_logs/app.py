@@ -14,14 +14,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flip_models.api.resolver import (
     api_responses,
+    conditional,
     current_caller,
     json_response,
     make_resolver,
     page_headers,
 )
-from flip_models.core.access import Permission, authorize_model
-from flip_models.core.logs import LOGS_DEFAULT_LIMIT, LOGS_MAX_LIMIT, get_logs_page
+from flip_models.core.logs import (
+    LOGS_DEFAULT_LIMIT,
+    LOGS_MAX_LIMIT,
+    get_logs_page,
+    logs_version,
+    settle_horizon,
+)
 from flip_models.core.schemas import LogEntry
+from flip_models.core.versions import View, read_model_version
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
@@ -33,7 +40,7 @@ app = make_resolver()
     summary="A model's logs",
     tags=["models"],
     responses=api_responses(
-        errors=(400,), model=list[LogEntry], headers=("Link", "X-Prev-Cursor", "X-Next-Cursor")
+        errors=(400,), model=list[LogEntry], headers=("Link", "X-Prev-Cursor", "X-Next-Cursor", "ETag")
     ),
 )
 def get_model_logs(
@@ -43,8 +50,13 @@ def get_model_logs(
 ) -> Response[str]:
     caller = current_caller(app)
     with session_scope() as session:
-        authorize_model(modelId, caller, Permission.READ, session)
-        page = get_logs_page(modelId, session, limit=limit, cursor=cursor)
+        window = logs_version(modelId, limit=limit, cursor=cursor)
+        # The settle horizon comes with the tag: read before the page's statement, as it must be.
+        read = read_model_version(
+            View.LOGS, modelId, caller, session, limit, cursor, part=window, aside=settle_horizon()
+        )
+        conditional(app, read.tag)
+        page = get_logs_page(modelId, session, limit=limit, cursor=cursor, horizon=read.aside)
     # The page is already the JSON text of its array: sent as it is, not serialised again.
     return json_response(200, page.body, page_headers(app, limit, page.next_cursor, page.prev_cursor))
 

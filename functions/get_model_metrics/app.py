@@ -13,10 +13,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, json_response, make_resolver
-from flip_models.core.access import Permission, authorize_model
+from flip_models.api.resolver import (
+    api_responses,
+    conditional,
+    current_caller,
+    json_response,
+    make_resolver,
+    revalidating,
+)
 from flip_models.core.metrics import DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, get_metrics_answer
 from flip_models.core.schemas import ModelMetrics
+from flip_models.core.versions import View, metric_rows_version, read_model_version, tag_of
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
@@ -27,7 +34,9 @@ app = make_resolver()
     "/model/<modelId>/metrics",
     summary="A model's training metrics",
     tags=["models"],
-    responses=api_responses(model=list[ModelMetrics], headers=("X-Series-Omitted", "X-Points-Omitted")),
+    responses=api_responses(
+        model=list[ModelMetrics], headers=("X-Series-Omitted", "X-Points-Omitted", "ETag")
+    ),
 )
 def get_model_metrics(
     modelId: UUID,
@@ -42,9 +51,17 @@ def get_model_metrics(
     ] = DEFAULT_MAX_POINTS,
 ) -> Response[str]:
     caller = current_caller(app)
+    asked = revalidating(app)
     with session_scope() as session:
-        authorize_model(modelId, caller, Permission.READ, session)
+        # Asked with a tag: the rows' version first (it may save the answer). Else the metrics query
+        # versions the rows it answers with: the rows are read once.
+        rows = metric_rows_version() if asked else None
+        read = read_model_version(View.METRICS, modelId, caller, session, max_points, part=rows)
+        if asked:
+            conditional(app, read.tag)
         answer = get_metrics_answer(modelId, session, max_points)
+    if not asked:
+        conditional(app, tag_of(View.METRICS, caller, read.version + answer.rows_version, max_points))
     # Written once as JSON text by the core: no pydantic object per point is built.
     omitted = {"X-Series-Omitted": str(answer.series_omitted), "X-Points-Omitted": str(answer.points_omitted)}
     return json_response(200, answer.body, omitted)

@@ -1,15 +1,16 @@
 """GET /model/{modelId}/progress: the current run's rounds, estimate and each trust's state (read)."""
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, make_resolver
-from flip_models.core.access import Permission, authorize_model
-from flip_models.core.progress import get_model_progress as progress_of
+from flip_models.api.resolver import api_responses, conditional, current_caller, make_resolver
+from flip_models.core.progress import progress_events, progress_from, remaining_seconds
 from flip_models.core.schemas import ModelProgress
+from flip_models.core.versions import View, read_model_version, tag_of
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
@@ -20,13 +21,17 @@ app = make_resolver()
     "/model/<modelId>/progress",
     summary="A model's round progress",
     tags=["models"],
-    responses=api_responses(),
+    responses=api_responses(headers=("ETag",)),
 )
 def get_model_progress(modelId: UUID) -> ModelProgress:
     caller = current_caller(app)
+    now = datetime.now(UTC)
     with session_scope() as session:
-        authorize_model(modelId, caller, Permission.READ, session)
-        return progress_of(modelId, session)
+        read = read_model_version(View.PROGRESS, modelId, caller, session, part=progress_events(modelId))
+        assert read.extra is not None  # the aggregate is a JSON object, never NULL
+        # A card whose estimate is counting down changes with the clock alone: its tag too.
+        conditional(app, tag_of(View.PROGRESS, caller, read.version, remaining_seconds(read.extra, now)))
+        return progress_from(modelId, read.extra, session, now)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

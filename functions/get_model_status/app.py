@@ -6,20 +6,27 @@ from uuid import UUID
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, make_resolver
-from flip_models.core.access import Permission, authorize_model
+from flip_models.api.resolver import api_responses, conditional, current_caller, make_resolver
 from flip_models.core.schemas import ModelStatusView
+from flip_models.core.versions import View, read_model_version
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
 app = make_resolver()
 
 
-@app.get("/model/<modelId>/status", summary="A model's status", tags=["models"], responses=api_responses())
+@app.get(
+    "/model/<modelId>/status",
+    summary="A model's status",
+    tags=["models"],
+    responses=api_responses(headers=("ETag",)),
+)
 def get_model_status(modelId: UUID) -> ModelStatusView:
     caller = current_caller(app)
     with session_scope() as session:
-        model = authorize_model(modelId, caller, Permission.READ, session, allow_deleted=True)
+        read = read_model_version(View.STATUS, modelId, caller, session, allow_deleted=True)
+    conditional(app, read.tag)
+    model = read.facts
     return ModelStatusView(status=model.status, deleted=model.deleted)
 
 

@@ -6,21 +6,26 @@ from uuid import UUID
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, make_resolver
-from flip_models.core.access import Permission, authorize_model
+from flip_models.api.resolver import api_responses, conditional, current_caller, make_resolver
 from flip_models.core.schemas import ModelTrust
 from flip_models.core.trusts import get_model_trusts as trusts_of
+from flip_models.core.versions import View, read_model_version
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
 app = make_resolver()
 
 
-@app.get("/model/<modelId>/trusts", summary="A model's trusts", tags=["models"], responses=api_responses())
+@app.get(
+    "/model/<modelId>/trusts",
+    summary="A model's trusts",
+    tags=["models"],
+    responses=api_responses(headers=("ETag",)),
+)
 def get_model_trusts(modelId: UUID) -> list[ModelTrust]:
     caller = current_caller(app)
     with session_scope() as session:
-        authorize_model(modelId, caller, Permission.READ, session)
+        conditional(app, read_model_version(View.TRUSTS, modelId, caller, session).tag)
         return trusts_of(modelId, session)
 
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, make_resolver
+from flip_models.api.resolver import api_responses, conditional, current_caller, make_resolver
 from flip_models.core.access import Permission, authorize_project
 from flip_models.core.listing import (
     PAGE_NUMBER_MAX,
@@ -14,16 +14,23 @@ from flip_models.core.listing import (
     SEARCH_MAX_LENGTH,
     ModelFilter,
     parse_project_filter,
+    visible_models,
 )
 from flip_models.core.listing import list_models as page_of_models
 from flip_models.core.schemas import ModelList
+from flip_models.core.versions import list_version, tag_of
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope
 
 app = make_resolver()
 
 
-@app.get("/models", summary="List models", tags=["models"], responses=api_responses(errors=(400,)))
+@app.get(
+    "/models",
+    summary="List models",
+    tags=["models"],
+    responses=api_responses(errors=(400,), headers=("ETag",)),
+)
 def list_models(
     page_number: Annotated[
         int | None, Query(alias="pageNumber", le=PAGE_NUMBER_MAX, description="1-based; ≤ 0 means 1")
@@ -46,6 +53,20 @@ def list_models(
     with session_scope() as session:
         if project_id is not None:
             authorize_project(project_id, caller, Permission.READ, session)
+        version = list_version(visible_models(caller, query), session)
+        conditional(
+            app,
+            tag_of(
+                "models",
+                caller,
+                version,
+                query.page,
+                query.page_size,
+                query.search,
+                sorted(query.statuses),
+                query.project_id,
+            ),
+        )
         return page_of_models(caller, query, session)
 
 

@@ -133,7 +133,7 @@ def test_an_unexpected_error_is_a_bare_500(given: Given, monkeypatch: pytest.Mon
     def explode(*args: object, **kwargs: object) -> ProjectFacts:
         raise RuntimeError("SELECT secret FROM pg8000 Traceback")
 
-    monkeypatch.setattr("flip_models.core.access.load_model_facts", explode)
+    monkeypatch.setattr("flip_models.core.versions.check_model", explode)
 
     response = world.admin.call("get_model", "GET", "/model/{modelId}", {"modelId": str(world.model.id)})
 

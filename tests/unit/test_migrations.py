@@ -84,9 +84,9 @@ def test_on_flip_s_database_every_flip_object_is_byte_identical_and_a_second_run
     engine = flip_database(scratch)
     before = snapshot(engine)
 
-    assert migrate.upgrade(engine) == "fm0002"
+    assert migrate.upgrade(engine) == "fm0003"
     after = snapshot(engine)
-    assert migrate.upgrade(engine) == "fm0002"
+    assert migrate.upgrade(engine) == "fm0003"
 
     assert flip_only(after) == before
     assert after["alembic_version"] == [("f5ad2a562fad",)]
@@ -140,7 +140,7 @@ def test_removing_the_service_leaves_flip_s_database_as_it_was_and_an_empty_one_
     assert snapshot(adopted) == before
     assert inspect(created).get_table_names() == []
     assert snapshot(created)["enums"] == []
-    assert migrate.upgrade(created) == "fm0002"  # and it can be installed again
+    assert migrate.upgrade(created) == "fm0003"  # and it can be installed again
     assert schema_diff(created) == []
 
 
@@ -153,13 +153,13 @@ def test_check_reports_flip_s_revision_and_what_a_migration_would_create(scratch
     assert (report.flip_revision, report.service_revision, report.service_head) == (
         "f5ad2a562fad",
         None,
-        "fm0002",
+        "fm0003",
     )
     assert {f"table {name}" for name in OWN_TABLES} <= set(report.would_create)
     assert "index flip_models_fl_logs_model_id_log_date_id on fl_logs" in report.would_create
     migrate.upgrade(engine)
     after = migrate.check(engine)
-    assert (after.ok, after.service_revision, after.would_create) == (True, "fm0002", [])
+    assert (after.ok, after.service_revision, after.would_create) == (True, "fm0003", [])
     assert "FLIP revision: f5ad2a562fad" in after.lines()
 
 
@@ -220,7 +220,7 @@ def test_flip_s_version_table_is_never_written_and_the_service_keeps_its_own(scr
     migrate.upgrade(engine)
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "f5ad2a562fad"
-        assert connection.scalar(text(f"SELECT version_num FROM {flip_schema.VERSION_TABLE}")) == "fm0002"
+        assert connection.scalar(text(f"SELECT version_num FROM {flip_schema.VERSION_TABLE}")) == "fm0003"
 
 
 def test_a_table_is_declared_on_first_use_with_the_tables_its_foreign_keys_name() -> None:

@@ -152,7 +152,59 @@ RESPONSE_HEADERS: Mapping[str, str] = {
     "X-Series-Omitted": "How many series the answer leaves out to stay within Lambda's response limit "
     "(the last ones, in the answer's order; `0` when none)",
     "X-Points-Omitted": "How many points the series left out store (`0` when none)",
+    "ETag": "The answer's version (strong): send it back as `If-None-Match` and an unchanged answer is a "
+    "`304` without a body (browsers do so by themselves: every answer says `Cache-Control: no-cache`)",
 }
+
+#: How every polled read may be cached: kept, but asked again (``If-None-Match``) before each use.
+CACHE_CONTROL = "no-cache"
+
+
+class NotModified(Exception):
+    """The caller's copy is current: the route answers ``304`` (raised by :func:`conditional`)."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(tag)
+        self.tag = tag
+
+
+def _matches(header: str | None, tag: str) -> bool:
+    """Whether ``If-None-Match`` names ``tag`` (weak comparison, as RFC 9110 §13.1.2 asks: ``W/``
+    ignored) or is ``*``."""
+    if not header:
+        return False
+    for item in header.split(","):
+        candidate = item.strip().removeprefix("W/")
+        if candidate in ("*", tag):
+            return True
+    return False
+
+
+def conditional(app: APIGatewayRestResolver, tag: str, *, revalidate: bool = True) -> None:
+    """The answer's tag, once the route has checked access: a request whose ``If-None-Match`` names it
+    gets ``304`` (:class:`NotModified`; not with ``revalidate=False``, a ``POST``); any other answer
+    of the route carries ``ETag`` and ``Cache-Control`` (added by :class:`FlipRestResolver`)."""
+    if isinstance(app, FlipRestResolver):
+        app.etag = tag
+    if revalidate and _matches(app.current_event.headers.get("If-None-Match"), tag):
+        raise NotModified(tag)
+
+
+def revalidating(app: APIGatewayRestResolver) -> bool:
+    """Whether the request names a tag (``If-None-Match``): a route that can compute its tag from its
+    answer does so when none is named, and reads it first only when it may save the answer."""
+    return bool(app.current_event.headers.get("If-None-Match"))
+
+
+def _not_modified(answer: NotModified) -> Response[Any]:
+    """``304``: no body; the headers the ``200`` would have that describe it as a whole."""
+    metrics.add_metric(name="ApiNotModified", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=int(HTTPStatus.NOT_MODIFIED),
+        content_type=content_types.APPLICATION_JSON,
+        body="",
+        headers={"ETag": answer.tag, "Cache-Control": CACHE_CONTROL},
+    )
 
 
 def api_responses(
@@ -162,12 +214,14 @@ def api_responses(
     errors: tuple[int, ...] = (),
     model: Any = None,
     headers: tuple[str, ...] = (),
+    not_modified: bool = True,
 ) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses of a route: its success, 401/403/404/422/500/503 and any ``errors`` given.
 
     ``model`` documents the success body when the route returns it already serialised (a JSON
     text passed through); otherwise the route's return annotation documents it. ``headers`` names
-    the :data:`RESPONSE_HEADERS` the success may carry.
+    the :data:`RESPONSE_HEADERS` the success may carry; with ``ETag`` among them (and
+    ``not_modified``), the ``304`` of a matching ``If-None-Match`` is documented too.
     """
     documented: dict[int, OpenAPIResponse] = {status: {"description": description}}
     if model is not None:
@@ -178,6 +232,11 @@ def api_responses(
         }
     if status == HTTPStatus.NO_CONTENT:
         documented[status]["content"] = {}
+    if "ETag" in headers and not_modified:
+        documented[int(HTTPStatus.NOT_MODIFIED)] = {
+            "description": "`If-None-Match` names the answer's current `ETag`: unchanged, no body",
+            "headers": {"ETag": {"description": RESPONSE_HEADERS["ETag"], "schema": {"type": "string"}}},
+        }
     for code in sorted({401, 403, 404, 500, 503, *errors}):
         documented[code] = {
             "description": _ERROR_DESCRIPTIONS[code],
@@ -214,9 +273,12 @@ class FlipRestResolver(APIGatewayRestResolver):
     def __init__(self) -> None:
         super().__init__(enable_validation=True, cors=cors_config("*"))
         self._cors_headers: dict[str, str] | None = None
+        #: The answer's tag, set by :func:`conditional` during the request.
+        self.etag: str | None = None
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+        self.etag = None
         if self._cors_headers is None:
             try:
                 origin = get_settings().cors_allow_origin
@@ -234,6 +296,11 @@ class FlipRestResolver(APIGatewayRestResolver):
             for name, value in self._cors_headers.items():
                 headers[name] = [value]
             response["multiValueHeaders"] = headers
+        if self.etag is not None and response.get("statusCode") == HTTPStatus.OK:
+            headers = response.get("multiValueHeaders") or {}
+            headers["ETag"] = [self.etag]
+            headers["Cache-Control"] = [CACHE_CONTROL]
+            response["multiValueHeaders"] = headers
         return response
 
 
@@ -247,6 +314,7 @@ def make_resolver() -> APIGatewayRestResolver:
     app.exception_handler(ServiceError)(_service_error)
     app.exception_handler(ConfigurationError)(_configuration_error)
     app.exception_handler(RecursionError)(_body_too_deep)
+    app.exception_handler(NotModified)(_not_modified)
     app.exception_handler(Exception)(_unexpected_error)
     return app
 

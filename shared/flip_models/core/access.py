@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from flip_models.enums import ModelStatus, ProjectStatus
 from flip_models.errors import ForbiddenError, NotFoundError, UnauthorizedError
@@ -140,26 +140,32 @@ def load_project_facts(project_id: uuid.UUID, caller: Caller, session: Session) 
     return None if row is None else ProjectFacts(*row)
 
 
+def model_facts_columns(caller: Caller) -> tuple[ColumnElement[Any] | QueryableAttribute[Any], ...]:
+    """The columns of :class:`ModelFacts` (model, then project facts), over ``model`` joined to
+    ``projects``: for a query that reads more along with them (:mod:`core.versions`)."""
+    return (
+        Model.id,
+        Model.owner_id,
+        Model.status,
+        Model.deleted,
+        Project.id,
+        Project.owner_id,
+        Project.status,
+        Project.deleted,
+        _has_access_row(caller.user_id),
+    )
+
+
 def load_model_facts(model_id: uuid.UUID, caller: Caller, session: Session) -> ModelFacts | None:
     """The model with its project facts (one query); None when the model does not exist."""
     row = session.execute(
-        select(
-            Model.id,
-            Model.owner_id,
-            Model.status,
-            Model.deleted,
-            Project.id,
-            Project.owner_id,
-            Project.status,
-            Project.deleted,
-            _has_access_row(caller.user_id),
-        )
+        select(*model_facts_columns(caller))
         .join(Project, Project.id == Model.project_id)
         .where(Model.id == model_id)
     ).one_or_none()
     if row is None:
         return None
-    return ModelFacts(*row[:4], project=ProjectFacts(*row[4:]))
+    return ModelFacts(row[0], row[1], row[2], row[3], project=ProjectFacts(*row[4:]))
 
 
 def authorize_project(
@@ -190,7 +196,19 @@ def authorize_model(
     Missing, in a deleted project, or soft-deleted (unless ``allow_deleted``: the route then decides
     what a deleted model means) → NotFoundError; no permission → ForbiddenError.
     """
-    model = load_model_facts(model_id, caller, session)
+    return check_model(
+        model_id, load_model_facts(model_id, caller, session), caller, permission, allow_deleted
+    )
+
+
+def check_model(
+    model_id: uuid.UUID,
+    model: ModelFacts | None,
+    caller: Caller,
+    permission: Permission,
+    allow_deleted: bool = False,
+) -> ModelFacts:
+    """:func:`authorize_model` on facts already loaded (with a read's version, :mod:`core.versions`)."""
     if model is None or model.project.deleted or (model.deleted and not allow_deleted):
         raise NotFoundError(f"model {model_id} does not exist", field="modelId")
     if not is_allowed(caller, permission, model.project, model.owner_id):

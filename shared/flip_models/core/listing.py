@@ -101,7 +101,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _visible_models(caller: Caller, query: ModelFilter) -> Select[Any]:
+def visible_models(caller: Caller, query: ModelFilter) -> Select[Any]:
     """Models the caller may read, not deleted, in live projects, matching search and project."""
     statement = (
         select(Model.id)
@@ -125,7 +125,7 @@ def list_models(caller: Caller, query: ModelFilter, session: Session) -> ModelLi
     not), the page (with each owner's name), and the page's run rosters and queue positions
     (:func:`runs.run_facts`). ``totalRecords`` is summed from the counts.
     """
-    visible = _visible_models(caller, query)
+    visible = visible_models(caller, query)
     counts = visible.with_only_columns(Model.status, func.count()).group_by(Model.status)
     counted: dict[ModelStatus, int] = dict(session.execute(counts).all())
     status_counts = {status: int(counted.get(status, 0)) for status in ModelStatus}

@@ -14,8 +14,24 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Text, and_, cast, literal, or_, select, text, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    Text,
+    and_,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from flip_models.core.log_cursor import (
     START,
@@ -90,6 +106,59 @@ def _before(stored: str | None, row_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(FLLogs.log_date.is_(None), tuple_(FLLogs.log_date, FLLogs.id) < tuple_(at, row_id))
 
 
+def _window(
+    model_id: uuid.UUID,
+    position: LogCursor | None,
+    horizon: datetime | ColumnElement[Any] | None,
+    limit: int,
+    *columns: ColumnElement[Any] | QueryableAttribute[Any],
+) -> Select[Any]:
+    """The rows a page reads (``limit`` and one more, to know of older ones): ``columns`` and whether
+    each is settled, in the order the page reads them along the feed's index."""
+    settled = (
+        or_(FLLogs.log_date.is_(None), FLLogs.log_date < horizon) if horizon is not None else literal(True)
+    )
+    statement = select(*columns, settled.label("settled")).where(FLLogs.model_id == model_id).limit(limit + 1)
+    if position is not None and position.direction == "after":
+        assert horizon is not None
+        return statement.where(
+            _after(position.stored, position.row_id),
+            or_(FLLogs.log_date.is_(None), FLLogs.log_date < horizon),
+        ).order_by(FLLogs.log_date.asc().nulls_first(), FLLogs.id)
+    if position is not None:
+        statement = statement.where(_before(position.stored, position.row_id))
+    return statement.order_by(FLLogs.log_date.desc().nulls_last(), FLLogs.id.desc())
+
+
+def settle_horizon() -> ColumnElement[datetime]:
+    """:func:`settled_before` as a scalar subquery, for a statement that runs before the page's (the
+    page's version, :mod:`core.versions`): what the horizon needs is that it is read before."""
+    return _HORIZON_SQL.columns(column("horizon", DateTime(timezone=True))).scalar_subquery()
+
+
+def logs_version(model_id: uuid.UUID, *, limit: int, cursor: str | None) -> ColumnElement[Any]:
+    """The version of a page of logs (SQL, for :func:`core.versions.model_version`): an md5 of the
+    ``(id, xmin, settled)`` of the rows the page reads, so its cost is the page's, not the feed's.
+    The settle horizon is read in the same statement. A bad cursor or limit is an InvalidError, as
+    for the page."""
+    if not 1 <= limit <= LOGS_MAX_LIMIT:
+        raise InvalidError(f"limit must be between 1 and {LOGS_MAX_LIMIT}", field="limit")
+    position = None if cursor is None else decode_log_cursor(cursor)
+    horizon = settle_horizon() if position is None or position.direction == "after" else None
+    window = _window(
+        model_id,
+        position,
+        horizon,
+        limit,
+        FLLogs.id,
+        literal_column("fl_logs.xmin::text").label("row_version"),
+    ).subquery("page_rows")
+    entry = cast(window.c.id, Text) + "." + window.c.row_version + "." + cast(window.c.settled, Text)
+    return select(
+        func.coalesce(func.md5(func.string_agg(entry, aggregate_order_by(literal(","), window.c.id))), "")
+    ).scalar_subquery()
+
+
 def get_logs_page(
     model_id: uuid.UUID,
     session: Session,
@@ -97,6 +166,7 @@ def get_logs_page(
     limit: int = LOGS_DEFAULT_LIMIT,
     cursor: str | None = None,
     max_bytes: int = LOGS_PAGE_MAX_BYTES,
+    horizon: datetime | None = None,
 ) -> LogsPage:
     """A page of the model's logs, oldest first, as a JSON array of at most ``max_bytes`` once
     escaped into Lambda's response (at least one row: one that does not fit on its own is sent with
@@ -107,44 +177,33 @@ def get_logs_page(
     forward never passes a row that is still to commit; its next cursor is always given (an empty
     page: nothing newer yet). ``before`` a position: the ``limit`` rows before it. The feed's order is
     ``(log_date, id)``, NULL dates first; a page that reads older rows keeps its newest when the
-    byte budget ends it early, one that reads newer rows keeps its oldest.
+    byte budget ends it early, one that reads newer rows keeps its oldest. ``horizon``: the settle
+    horizon when an earlier statement of the session read it already (:func:`settle_horizon`).
     """
     if not 1 <= limit <= LOGS_MAX_LIMIT:
         raise InvalidError(f"limit must be between 1 and {LOGS_MAX_LIMIT}", field="limit")
     position = None if cursor is None else decode_log_cursor(cursor)
-    horizon = settled_before(session) if position is None or position.direction == "after" else None
-    statement = (
-        select(
-            FLLogs.id,
-            FLLogs.model_id,
-            cast(FLLogs.log_date, Text).label("log_date"),  # as stored: every value reads and round-trips
-            FLLogs.success,
-            Trust.name,
-            Trust.code,
-            FLLogs.global_round,
-            FLLogs.log,
-            FLLogs.event_type,
-            FLLogs.details,
-            or_(FLLogs.log_date.is_(None), FLLogs.log_date < horizon).label("settled")
-            if horizon is not None
-            else literal(True).label("settled"),
-        )
-        .outerjoin(Trust, Trust.id == FLLogs.trust)
-        .where(FLLogs.model_id == model_id)
-        .limit(limit + 1)
-    )
-    forward = position is not None and position.direction == "after"
-    if forward:
-        assert position is not None
-        assert horizon is not None
-        statement = statement.where(
-            _after(position.stored, position.row_id),
-            or_(FLLogs.log_date.is_(None), FLLogs.log_date < horizon),
-        ).order_by(FLLogs.log_date.asc().nulls_first(), FLLogs.id)
+    if position is None or position.direction == "after":
+        horizon = horizon or settled_before(session)
     else:
-        if position is not None:
-            statement = statement.where(_before(position.stored, position.row_id))
-        statement = statement.order_by(FLLogs.log_date.desc().nulls_last(), FLLogs.id.desc())
+        horizon = None
+    forward = position is not None and position.direction == "after"
+    statement = _window(
+        model_id,
+        position,
+        horizon,
+        limit,
+        FLLogs.id,
+        FLLogs.model_id,
+        cast(FLLogs.log_date, Text).label("log_date"),  # as stored: every value reads and round-trips
+        FLLogs.success,
+        Trust.name,
+        Trust.code,
+        FLLogs.global_round,
+        FLLogs.log,
+        FLLogs.event_type,
+        FLLogs.details,
+    ).outerjoin(Trust, Trust.id == FLLogs.trust)
     # A Core query on the session's connection: plain column rows, no ORM loading machinery.
     rows = list(session.connection().execute(statement).all())
     page, more = rows[:limit], len(rows) > limit

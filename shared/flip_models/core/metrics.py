@@ -46,6 +46,7 @@ METRICS_SQL = text(
     """
     WITH series AS (
         SELECT m.label, m.x_label, m.trust, count(*) AS total, count(*) FILTER (WHERE finite) AS drawable,
+               sum(m.xmin::text::bigint) AS xmin_sum,
                '[' || COALESCE(string_agg(m.x_value::text || ',' || m.result::text, ','
                                           ORDER BY m.x_value, m.timestamp, m.id) FILTER (WHERE finite), '')
                || ']' AS points
@@ -56,7 +57,7 @@ METRICS_SQL = text(
         GROUP BY m.label, m.x_label, m.trust
     )
     SELECT s.label, s.x_label, COALESCE(NULLIF(t.code, ''), t.name, s.trust::text) AS series_label,
-           s.total, s.drawable, s.points
+           s.total, s.drawable, s.points, s.xmin_sum
     FROM series AS s
     LEFT JOIN trust AS t ON t.id = s.trust
     ORDER BY s.label, s.x_label, series_label, s.trust
@@ -74,6 +75,8 @@ class MetricsAnswer:
     body: str
     series_omitted: int = 0
     points_omitted: int = 0
+    #: ``count:sum(xmin)`` of the rows answered: their version (:func:`core.versions.metric_rows_version`).
+    rows_version: str = "0:0"
 
 
 def get_metrics_answer(
@@ -94,7 +97,8 @@ def get_metrics_answer(
     series: list[str] = []
     size = 2  # the list's brackets
     omitted = omitted_points = 0
-    for label, x_label, series_label, total, drawable, points in rows:
+    rows_version = f"{sum(row.total for row in rows)}:{sum(int(row.xmin_sum) for row in rows)}"
+    for label, x_label, series_label, total, drawable, points, _xmin_sum in rows:
         if omitted:
             omitted, omitted_points = omitted + 1, omitted_points + total
             continue
@@ -115,7 +119,7 @@ def get_metrics_answer(
         series.append(text)
     if chart is not None:
         charts.append(_chart_json(*chart, series))
-    return MetricsAnswer(f"[{','.join(charts)}]", omitted, omitted_points)
+    return MetricsAnswer(f"[{','.join(charts)}]", omitted, omitted_points, rows_version)
 
 
 def _chart_json(label: str, x_label: str, series: list[str]) -> str:

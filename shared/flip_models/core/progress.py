@@ -16,69 +16,106 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Text, column, select, text
 from sqlalchemy.orm import Session
 
 from flip_models.core.runs import run_facts
 from flip_models.core.schemas import ModelProgress, TrustProgress, TrustState
 from flip_models.enums import FLLogEvent
 
-#: Everything the card needs from the model's rows, in one scan of them (as JSON).
+#: Everything the card needs from the model's rows, read along the indexes of fm0003 (a handful of
+#: entries per trust of the run, and per round start: never the run's rows), as JSON. Only what the
+#: card uses is read: the first and the last round's start, the latest start's total, and per trust
+#: of the run's roster its newest event, result and failure and its first and last round's result.
+#: The event types are literals, as the partial indexes' conditions are (a parameter would keep a
+#: generic plan off them).
 _EVENTS_SQL = text(
     """
     WITH run AS (
         -- The current run: the model's newest job, from its start (else its creation). No job: no run.
-        SELECT coalesce(started, created) AS since
+        SELECT id, coalesce(started, created) AS since
         FROM fl_job
         WHERE model_id = :model_id
         ORDER BY created DESC, id DESC
         LIMIT 1
-    ), events AS MATERIALIZED (
+    ), ends AS (
         -- Only dates Python can read: other writers may store ±infinity, BC or year 20000 (no event
-        -- of a run in any case).
-        SELECT trust, event_type, global_round, success, log_date, id, details
-        FROM fl_logs
-        WHERE model_id = :model_id
-          AND log_date >= (SELECT since FROM run)
-          AND log_date < '10000-01-01'
+        -- of a run in any case). The run's first and last round started, each an index descent
+        -- (single-table aggregates, so PostgreSQL reads them as ordered scans that stop at once).
+        SELECT (SELECT min(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+                  AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01') AS first,
+               (SELECT max(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+                  AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01') AS last
     ), rounds AS (
-        SELECT global_round, min(log_date) AS started
-        FROM events
-        WHERE event_type = :round_started AND global_round IS NOT NULL
-        GROUP BY global_round
+        SELECT x.global_round,
+               (SELECT min(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+                  AND l.global_round = x.global_round
+                  AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01') AS started
+        FROM ends AS e,
+             LATERAL (SELECT DISTINCT g FROM (VALUES (e.first), (e.last)) AS v(g)
+                      WHERE g IS NOT NULL) AS x(global_round)
     ), latest_start AS (
         -- A whole number of at most 10 digits, else unknown: details may hold anything at all.
-        SELECT CASE WHEN jsonb_typeof(details -> 'total_rounds') = 'number'
-                         AND details ->> 'total_rounds' ~ '^[0-9]{1,10}$'
-                    THEN (details ->> 'total_rounds')::bigint END AS total
-        FROM events
-        WHERE event_type = :round_started
-        ORDER BY log_date DESC, id DESC
+        SELECT CASE WHEN jsonb_typeof(l.details -> 'total_rounds') = 'number'
+                         AND l.details ->> 'total_rounds' ~ '^[0-9]{1,10}$'
+                    THEN (l.details ->> 'total_rounds')::bigint END AS total
+        FROM fl_logs AS l
+        WHERE l.model_id = :model_id AND l.event_type = 'ROUND_STARTED'
+          AND l.log_date >= (SELECT since FROM run) AND l.log_date < '10000-01-01'
+        ORDER BY l.log_date DESC, l.id DESC
         LIMIT 1
+    ), roster AS (
+        SELECT DISTINCT r.trust_id AS trust FROM fl_job_trust AS r JOIN run ON r.fl_job_id = run.id
+    ), per_trust AS (
+        SELECT r.trust,
+               (SELECT max(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_event_at,
+               (SELECT max(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_result,
+               (SELECT max(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust AND NOT l.success
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_failure,
+               (SELECT min(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success AND l.global_round IS NOT NULL
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS first_round,
+               (SELECT max(l.global_round) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = r.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success AND l.global_round IS NOT NULL
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS last_round
+        FROM roster AS r, run
     ), trusts AS (
-        SELECT trust,
-               max(log_date) AS last_event_at,
-               max(global_round) FILTER (WHERE event_type = :result AND success) AS last_round,
-               max(log_date) FILTER (WHERE event_type = :result AND success) AS last_result,
-               max(log_date) FILTER (WHERE NOT success) AS last_failure
-        FROM events
-        WHERE trust IS NOT NULL
-        GROUP BY trust
+        SELECT * FROM per_trust WHERE last_event_at IS NOT NULL
     ), results AS (
-        SELECT trust, global_round, min(log_date) AS at
-        FROM events
-        WHERE trust IS NOT NULL AND event_type = :result AND success AND global_round IS NOT NULL
-        GROUP BY trust, global_round
+        SELECT t.trust, x.global_round,
+               (SELECT min(l.log_date) FROM fl_logs AS l
+                WHERE l.model_id = :model_id AND l.trust = t.trust
+                  AND l.event_type = 'CLIENT_RESULT_RECEIVED' AND l.success
+                  AND l.global_round = x.global_round
+                  AND l.log_date >= run.since AND l.log_date < '10000-01-01') AS at
+        FROM trusts AS t, run,
+             LATERAL (SELECT DISTINCT g FROM (VALUES (t.first_round), (t.last_round)) AS v(g)
+                      WHERE g IS NOT NULL) AS x(global_round)
     )
     SELECT json_build_object(
-        'rounds', (SELECT json_agg(json_build_array(global_round, started)) FROM rounds),
+        'rounds', (SELECT json_agg(json_build_array(global_round, started) ORDER BY global_round)
+                   FROM rounds),
         'total', (SELECT total FROM latest_start),
         'trusts', (SELECT json_agg(json_build_array(trust, last_event_at, last_round, last_result,
-                                                    last_failure)) FROM trusts),
-        'results', (SELECT json_agg(json_build_array(trust, global_round, at)) FROM results)
+                                                    last_failure) ORDER BY trust) FROM trusts),
+        'results', (SELECT json_agg(json_build_array(trust, global_round, at) ORDER BY trust, global_round)
+                    FROM results)
     )::text
     """
 )
+assert FLLogEvent.ROUND_STARTED.value == "ROUND_STARTED"
+assert FLLogEvent.CLIENT_RESULT_RECEIVED.value == "CLIENT_RESULT_RECEIVED"
 
 
 #: The largest round a row can hold (``fl_logs.global_round`` is an integer).
@@ -94,29 +131,46 @@ class _TrustEvents:
     results: dict[int, datetime]
 
 
+def progress_events(model_id: uuid.UUID) -> ColumnElement[str]:
+    """The aggregate the card is made of (its query, as a scalar subquery giving its JSON text): the
+    card's version too (:mod:`core.versions`), so a poll reads it once."""
+    return _EVENTS_SQL.bindparams(model_id=model_id).columns(column("events", Text)).scalar_subquery()
+
+
 def get_model_progress(model_id: uuid.UUID, session: Session, now: datetime | None = None) -> ModelProgress:
     """The progress of the model's current run and of each trust of its roster (SPEC §3): the events
     dated at or after the start of its newest ``fl_job`` (its ``started``, else ``created``)."""
-    raw: dict[str, Any] = json.loads(
-        session.execute(
-            _EVENTS_SQL,
-            {
-                "model_id": model_id,
-                "round_started": FLLogEvent.ROUND_STARTED.value,
-                "result": FLLogEvent.CLIENT_RESULT_RECEIVED.value,
-            },
-        ).scalar_one()
-    )
-    roster = run_facts([model_id], session)[model_id].trusts
+    events: str = session.execute(select(progress_events(model_id))).scalar_one()
+    return progress_from(model_id, events, session, now or datetime.now(UTC))
+
+
+def remaining_seconds(events: str, now: datetime) -> float | None:
+    """The card's estimate of the time left at ``now`` (what makes a card change with time alone)."""
+    return _estimate(json.loads(events), now)[3]
+
+
+def _estimate(
+    raw: Mapping[str, Any], now: datetime
+) -> tuple[dict[int, datetime], float | None, int | None, float | None]:
+    """The rounds' starts, seconds per round, total rounds and the time left at ``now``."""
     starts = {int(round_): _time(started) for round_, started in raw["rounds"] or []}
     current = max(starts, default=None)
     average = _per_round_seconds(starts)
     total = _positive_int(raw["total"])
     remaining = None
     if average is not None and total is not None and current is not None:
-        elapsed = ((now or datetime.now(UTC)) - starts[current]).total_seconds()
+        elapsed = (now - starts[current]).total_seconds()
         remaining = max(0.0, average * (total - current + 1) - elapsed)
-    events = _trust_events(raw)
+    return starts, average, total, remaining
+
+
+def progress_from(model_id: uuid.UUID, events: str, session: Session, now: datetime) -> ModelProgress:
+    """The card from its aggregate (:func:`progress_events`) and the roster of the model's run."""
+    raw: dict[str, Any] = json.loads(events)
+    roster = run_facts([model_id], session)[model_id].trusts
+    starts, average, total, remaining = _estimate(raw, now)
+    current = max(starts, default=None)
+    found = _trust_events(raw)
     return ModelProgress(
         current_round=current,
         total_rounds=total,
@@ -124,7 +178,7 @@ def get_model_progress(model_id: uuid.UUID, session: Session, now: datetime | No
         avg_round_seconds=average,
         est_remaining_seconds=remaining,
         trusts=[
-            _trust_progress(trust.id, trust.name, trust.code, events.get(trust.id), current)
+            _trust_progress(trust.id, trust.name, trust.code, found.get(trust.id), current)
             for trust in roster
         ],
     )

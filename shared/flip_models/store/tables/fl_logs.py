@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, column
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,6 +27,37 @@ class FLLogs(Base):
             "model_id",
             column("log_date").asc().nulls_first(),
             "id",
+        ),
+        # The progress card's (fm0003, core/progress.py).
+        Index(
+            "flip_models_fl_logs_round_started",
+            "model_id",
+            "log_date",
+            "id",
+            postgresql_where=text("event_type = 'ROUND_STARTED'"),
+        ),
+        Index(
+            "flip_models_fl_logs_round_started_round",
+            "model_id",
+            "global_round",
+            "log_date",
+            postgresql_where=text("event_type = 'ROUND_STARTED'"),
+        ),
+        Index("flip_models_fl_logs_model_id_trust_log_date", "model_id", "trust", "log_date"),
+        Index(
+            "flip_models_fl_logs_results",
+            "model_id",
+            "trust",
+            "global_round",
+            "log_date",
+            postgresql_where=text("event_type = 'CLIENT_RESULT_RECEIVED' AND success"),
+        ),
+        Index(
+            "flip_models_fl_logs_failures",
+            "model_id",
+            "trust",
+            "log_date",
+            postgresql_where=text("NOT success"),
         ),
     )
 
