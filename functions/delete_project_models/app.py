@@ -8,7 +8,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, make_resolver
+from flip_models.api.documentation import api_responses
+from flip_models.api.resolver import current_caller, make_resolver
 from flip_models.core.access import Permission, authorize_project
 from flip_models.core.commands import delete_models
 from flip_models.core.schemas import DeletedCount

@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, make_resolver
+from flip_models.api.documentation import api_responses
+from flip_models.api.resolver import current_caller, make_resolver
 from flip_models.core.access import Permission, authorize_model
 from flip_models.core.commands import edit_model_by_user
 from flip_models.core.schemas import ModelDetails

@@ -5,7 +5,8 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, current_caller, make_resolver
+from flip_models.api.documentation import api_responses
+from flip_models.api.resolver import current_caller, make_resolver
 from flip_models.core.job_types import job_types
 from flip_models.observability import logger, metrics, tracer
 from flip_models.store.db import session_scope

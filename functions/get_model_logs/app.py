@@ -12,14 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import (
-    api_responses,
-    conditional,
-    current_caller,
-    json_response,
-    make_resolver,
-    page_headers,
-)
+from flip_models.api.documentation import api_responses
+from flip_models.api.resolver import conditional, current_caller, json_response, make_resolver, page_headers
 from flip_models.core.logs import (
     LOGS_DEFAULT_LIMIT,
     LOGS_MAX_LIMIT,

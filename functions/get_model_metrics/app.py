@@ -13,14 +13,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import (
-    api_responses,
-    conditional,
-    current_caller,
-    json_response,
-    make_resolver,
-    revalidating,
-)
+from flip_models.api.documentation import api_responses
+from flip_models.api.resolver import conditional, current_caller, json_response, make_resolver, revalidating
 from flip_models.core.metrics import DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, get_metrics_answer
 from flip_models.core.schemas import ModelMetrics
 from flip_models.core.versions import View, metric_rows_version, read_model_version, tag_of

@@ -6,7 +6,8 @@ from uuid import UUID
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, conditional, current_caller, make_resolver
+from flip_models.api.documentation import api_responses
+from flip_models.api.resolver import conditional, current_caller, make_resolver
 from flip_models.core.schemas import ModelTrust
 from flip_models.core.trusts import get_model_trusts as trusts_of
 from flip_models.core.versions import View, read_model_version

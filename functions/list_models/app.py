@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from flip_models.api.resolver import api_responses, conditional, current_caller, make_resolver
+from flip_models.api.documentation import api_responses
+from flip_models.api.resolver import conditional, current_caller, make_resolver
 from flip_models.core.access import Permission, authorize_project
 from flip_models.core.listing import (
     PAGE_NUMBER_MAX,

@@ -12,16 +12,15 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 
-from flip_models.api.bodies import ErrorBody, ValidationErrorBody
+from flip_models.api.documentation import cors_config
 from flip_models.core.access import Caller
 from flip_models.errors import (
     ConfigurationError,
@@ -132,30 +131,6 @@ def _unexpected_error(error: Exception) -> Response[Any]:
     return json_response(status, error_body(status, "internal error; it has been logged"))
 
 
-_ERROR_DESCRIPTIONS: Mapping[int, str] = {
-    400: "A rule of the operation is broken (the body names the field)",
-    401: "No user identity (sign in)",
-    403: "The caller may not do this",
-    404: "The model or project does not exist (or is deleted)",
-    409: "The request contradicts the current state",
-    500: "Internal error (logged; nothing about it in the body)",
-    503: "The database is unreachable; retry later",
-}
-
-
-#: Response headers a route may send besides CORS, and what they mean (exposed to browsers).
-RESPONSE_HEADERS: Mapping[str, str] = {
-    "Link": 'The pages around this one: `<…?limit=N&cursor=C>; rel="prev"` (older rows, when there are '
-    'some) and `<…?limit=N&cursor=C>; rel="next"` (newer rows: always, an empty page means none yet)',
-    "X-Next-Cursor": "The cursor of the newer rows' page (always given)",
-    "X-Prev-Cursor": "The cursor of the older rows' page, when there are older rows",
-    "X-Series-Omitted": "How many series the answer leaves out to stay within Lambda's response limit "
-    "(the last ones, in the answer's order; `0` when none)",
-    "X-Points-Omitted": "How many points the series left out store (`0` when none)",
-    "ETag": "The answer's version (strong): send it back as `If-None-Match` and an unchanged answer is a "
-    "`304` without a body (browsers do so by themselves: every answer says `Cache-Control: no-cache`)",
-}
-
 #: How every polled read may be cached: kept, but asked again (``If-None-Match``) before each use.
 CACHE_CONTROL = "no-cache"
 
@@ -204,59 +179,6 @@ def _not_modified(answer: NotModified) -> Response[Any]:
         content_type=content_types.APPLICATION_JSON,
         body="",
         headers={"ETag": answer.tag, "Cache-Control": CACHE_CONTROL},
-    )
-
-
-def api_responses(
-    status: int = 200,
-    description: str = "OK",
-    *,
-    errors: tuple[int, ...] = (),
-    model: Any = None,
-    headers: tuple[str, ...] = (),
-    not_modified: bool = True,
-) -> dict[int, OpenAPIResponse]:
-    """OpenAPI responses of a route: its success, 401/403/404/422/500/503 and any ``errors`` given.
-
-    ``model`` documents the success body when the route returns it already serialised (a JSON
-    text passed through); otherwise the route's return annotation documents it. ``headers`` names
-    the :data:`RESPONSE_HEADERS` the success may carry; with ``ETag`` among them (and
-    ``not_modified``), the ``304`` of a matching ``If-None-Match`` is documented too.
-    """
-    documented: dict[int, OpenAPIResponse] = {status: {"description": description}}
-    if model is not None:
-        documented[status]["content"] = {content_types.APPLICATION_JSON: {"model": model}}
-    if headers:
-        documented[status]["headers"] = {
-            name: {"description": RESPONSE_HEADERS[name], "schema": {"type": "string"}} for name in headers
-        }
-    if status == HTTPStatus.NO_CONTENT:
-        documented[status]["content"] = {}
-    if "ETag" in headers and not_modified:
-        documented[int(HTTPStatus.NOT_MODIFIED)] = {
-            "description": "`If-None-Match` names the answer's current `ETag`: unchanged, no body",
-            "headers": {"ETag": {"description": RESPONSE_HEADERS["ETag"], "schema": {"type": "string"}}},
-        }
-    for code in sorted({401, 403, 404, 500, 503, *errors}):
-        documented[code] = {
-            "description": _ERROR_DESCRIPTIONS[code],
-            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
-        }
-    documented[422] = {
-        "description": "The request does not match the schema (each field listed)",
-        "content": {content_types.APPLICATION_JSON: {"model": ValidationErrorBody}},
-    }
-    return documented
-
-
-def cors_config(origin: str) -> CORSConfig:
-    """CORS of every response: the allowed origin (the template's ``CorsAllowOrigin``), bearer tokens,
-    and the headers a browser may read (:data:`RESPONSE_HEADERS`: paging, what an answer left out)."""
-    return CORSConfig(
-        allow_origin=origin,
-        allow_headers=["Authorization", "Content-Type"],
-        expose_headers=list(RESPONSE_HEADERS),
-        max_age=600,
     )
 
 
