@@ -2,6 +2,7 @@
 # The FL servers' client (clients/python) on Python 3.9, the oldest it supports (FL server images):
 #   scripts/client.sh test [pytest args]   its tests
 #   scripts/client.sh mypy                 mypy --strict with python_version 3.9 (clients/python/pyproject.toml)
+#   scripts/client.sh install              only install its venv (make test's install stage)
 # Both run in a venv of their own, clients/python/.venv (git-ignored), made here on first use and
 # installed from requirements/client.txt (hashes, `make lock`) plus the client itself (editable,
 # without dependencies); reinstalled when that lock or the client's pyproject.toml changes. The
@@ -25,6 +26,7 @@ fi
 cd clients/python
 
 case "${1:-test}" in
+  install) ;;
   test)
     shift || true
     echo "== pytest (clients/python, $(.venv/bin/python --version))"
@@ -35,7 +37,7 @@ case "${1:-test}" in
     .venv/bin/python -m mypy
     ;;
   *)
-    echo "usage: scripts/client.sh test [pytest args] | mypy" >&2
+    echo "usage: scripts/client.sh test [pytest args] | mypy | install" >&2
     exit 2
     ;;
 esac
