@@ -24,6 +24,7 @@ lint:       ## ruff and mypy only (mypy of clients/python in its Python 3.9 venv
 
 bench:      ## the benchmarks (flip-models bench): table on stdout, figures in bench/results.json
 	bash -c 'source scripts/lib.sh; ensure_pgbouncer'
+	bash scripts/localstack.sh start  # the FL ingress's section sends to LocalStack's SQS (already running: kept)
 	.venv/bin/flip-models bench
 
 openapi:    ## regenerate openapi.json from the API functions' resolvers

@@ -14,6 +14,7 @@ migrated (:mod:`bench.dataset`); the results say which (``schema``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -29,7 +30,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from bench import coldstart, dataset, ingestion, lambdas, load, scaling, stale_runs, warm
+from bench import coldstart, dataset, ingestion, ingress, lambdas, load, scaling, stale_runs, warm
 from bench.timing import goal
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
@@ -58,8 +59,11 @@ SERVING = frozenset(
         "fl_logs",
         "fl_metrics",
         "fl_status",
+        "fl_ingress",
     }
 )
+#: Requests per level (1 and 50 senders) of the FL ingress's measurement.
+INGRESS_REQUESTS = {False: 600, True: 60}
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ FULL = Plan(
 QUICK = Plan(
     True,
     1,
-    ("get_model_metrics", "fl_metrics"),
+    ("get_model_metrics", "fl_metrics", "fl_ingress"),
     10,
     1000,
     5,
@@ -171,13 +175,13 @@ def _sample_event(name: str) -> Callable[[int], Mapping[str, Any]]:
 def _cold_probes(
     plan: Plan, model: dataset.BenchModel
 ) -> dict[str, tuple[Path, str, Callable[[int], Mapping[str, Any]]]]:
-    """Each function's first event: the sample event for the API and the migration (on the demo
+    """Each function's first event: the sample event for the API, the FL ingress and the migration (on the demo
     data), fresh valid messages for the SQS consumers."""
     return {
         name: (
             spec.code_uri,
             spec.handler,
-            _fl_event(name, model) if name.startswith("fl_") else _sample_event(name),
+            _fl_event(name, model) if spec.sqs_sources else _sample_event(name),
         )
         for name, spec in sorted(lambdas.functions().items())
         if plan.cold_functions is None or name in plan.cold_functions
@@ -185,9 +189,17 @@ def _cold_probes(
 
 
 def cold_start(plan: Plan, url: str, model: dataset.BenchModel) -> dict[str, Any]:
-    before, measured = coldstart.measure_interleaved(
-        _cold_probes(plan, model), plan.cold_repeat, coldstart.probe_environment(url)
-    )
+    # The FL ingress's first event (events/fl_ingress.json) goes to a queue: LocalStack's, this run's.
+    endpoint = ingress.localstack_endpoint()
+    with ingress.ingress_queues(endpoint) as variables:
+        extra = {
+            **{name: value for name, value in variables.items() if name.endswith("_QUEUE_URL")},
+            "AWS_ENDPOINT_URL": endpoint,
+            "INTERNAL_SERVICE_KEY_HASH": hashlib.sha256(b"local-fl-server-key").hexdigest(),
+        }
+        before, measured = coldstart.measure_interleaved(
+            _cold_probes(plan, model), plan.cold_repeat, coldstart.probe_environment(url, extra)
+        )
     specs = lambdas.functions()
     functions: dict[str, Any] = {}
     for name, found in measured.items():
@@ -258,6 +270,8 @@ def run(quick: bool = False, out: Path = DEFAULT_OUT, flip_schema: bool | None =
             results["warm_latency"] = warm.measure(engine, world, plan.warm_repeat)
             print("bench: ingestion…", file=sys.stderr)
             results["ingestion"] = ingestion.measure(engine, world.model, plan.ingest_messages)
+            print("bench: FL ingress…", file=sys.stderr)
+            results["fl_ingress"] = ingress.measure(world.model, INGRESS_REQUESTS[plan.quick])
             print("bench: scaling…", file=sys.stderr)
             results["scaling"] = scaling.measure(engine, url, list(plan.scaling_steps), plan.scaling_repeat)
             print("bench: stale-run sweep…", file=sys.stderr)
@@ -352,6 +366,8 @@ def render(results: Mapping[str, Any]) -> str:
                 for kind, i in named.items()
             )
         )
+    if "fl_ingress" in results:
+        lines += ["", *ingress.render(results["fl_ingress"])]
     s = results["scaling"]
     lines += [
         "",

@@ -22,6 +22,8 @@ OUTPUT = ROOT / "openapi.json"
 TITLE = "FLIP model service"
 VERSION = "1.0.0"
 SECURITY_SCHEME = "CognitoUserPool"
+#: Functions of another API: the FL ingress serves FLIP's internal routes (SPEC §10), for FL servers.
+NOT_THE_USERS_API = {"fl_ingress"}
 DESCRIPTION = (
     "The FLIP model service's HTTP API: one Lambda function per route behind API Gateway. "
     "Every request carries a Cognito user-pool access token: `Authorization: Bearer <access token>`, "
@@ -46,6 +48,8 @@ def build_openapi() -> str:
     schemas: dict[str, Any] = {}
     version = "3.1.0"
     for app_file in sorted((ROOT / "functions").glob("*/app.py")):
+        if app_file.parent.name in NOT_THE_USERS_API:
+            continue
         resolver = _load_resolver(app_file)
         if resolver is None:
             continue

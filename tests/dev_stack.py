@@ -73,6 +73,8 @@ def running_dev_stack(
         str(http_port),
         "--sqs-port",
         str(free_port()),
+        "--ingress-port",
+        str(free_port()),
         *arguments,
     ]
     with log_file.open("w") as log:

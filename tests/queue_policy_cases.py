@@ -19,6 +19,7 @@ class Roles:
     consumer: str  # the queue's own consumer function's role
     other_consumer: str  # another FL queue's consumer
     redrive: str | None  # RedriveRoleArn, when given
+    ingress: str | None = None  # the FL ingress function's role (FLIP's FL servers over HTTP)
 
     def role(self, name: str) -> str:
         return f"arn:aws:iam::{self.account}:role/{name}"
@@ -61,6 +62,10 @@ def source_queue_cases(roles: Roles, queue_arn: str) -> list[tuple[Request, Deci
     else:
         unnamed = Caller("a redrive role not given as RedriveRoleArn", roles.role("redrive"), roles.account)
         cases.append((_send(unnamed, queue_arn), Decision.EXPLICIT_DENY))
+    if roles.ingress:
+        ingress = Caller("the FL ingress's role", roles.ingress, roles.account)
+        cases.append((_send(ingress, queue_arn), Decision.ALLOW))
+        cases.append((_send(ingress, queue_arn, tls=False), Decision.EXPLICIT_DENY))
     cases += [(_send(caller, queue_arn), Decision.EXPLICIT_DENY) for caller in _everyone_else(roles)]
     return cases
 
@@ -83,6 +88,9 @@ def dead_letter_queue_cases(roles: Roles, dlq_arn: str) -> list[tuple[Request, D
     if roles.redrive:
         redrive = Caller("the redrive role", roles.redrive, roles.account)
         cases.append((_send(redrive, dlq_arn), Decision.EXPLICIT_DENY))
+    if roles.ingress:  # the ingress sends to the FL queues, never to a DLQ
+        ingress = Caller("the FL ingress's role", roles.ingress, roles.account)
+        cases.append((_send(ingress, dlq_arn), Decision.EXPLICIT_DENY))
     # A request with no principal (SQS's own move after 5 receives, or anonymous) is not the Deny's:
     # SQS's move needs no permission, an anonymous caller has no Allow.
     cases += [

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from flip_local.flip_api_proxy import UpstreamUnavailable, forward
 from flip_local.runtime import FunctionWorker, InvocationError
 from flip_local.template import ApiRoute
 
@@ -63,7 +64,7 @@ def build_proxy_event(
     body: bytes,
     route: ApiRoute,
     path_parameters: Mapping[str, str],
-    claims: Mapping[str, str],
+    claims: Mapping[str, str] | None,
     stage: str,
 ) -> dict[str, Any]:
     """The API Gateway REST (v1) proxy event Lambda would receive for this request."""
@@ -99,7 +100,7 @@ def build_proxy_event(
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": int(now.timestamp() * 1000),
             "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
-            "authorizer": {"claims": dict(claims)},
+            "authorizer": {"claims": dict(claims)} if claims is not None else None,
         },
         "body": text,
         "isBase64Encoded": False,
@@ -134,12 +135,26 @@ def make_server(
     stage: str,
     static: Mapping[str, Callable[[], tuple[str, bytes]]],
     log: Callable[[str], None],
+    *,
+    identity: bool = True,
+    label: str = "",
+    flip_api_url: str | None = None,
+    upstream_timeout: float | None = None,
 ) -> ThreadingHTTPServer:
-    """An HTTP server on ``host:port`` routing to the functions' workers."""
+    """An HTTP server on ``host:port`` routing to the functions' workers.
+
+    ``identity``: the dev identity header stands in for Cognito (no identity → 401); without it (the FL
+    ingress, which checks its own key) every request reaches its function. ``label`` starts each
+    request's line, and such a server also says what became of the request: the queue and message id
+    it went to, or why it was refused. ``flip_api_url``: a path no route matches goes there (the
+    template's ``FlipApiUrl`` proxy); without it, such a path is a 404.
+    """
+    proxy_timeout = {} if upstream_timeout is None else {"timeout": upstream_timeout}
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "flip-local-apigw"
         protocol_version = "HTTP/1.1"
+        _fate = ""  # what became of an FL ingress request, or " via flip-api" (the greedy proxy)
 
         def log_message(self, format: str, *args: Any) -> None:
             return
@@ -157,8 +172,11 @@ def make_server(
             self.wfile.write(body)
 
         def _json(self, status: int, message: str) -> None:
-            """A gateway error in the API's error shape (the template's gateway responses)."""
-            payload = {"statusCode": status, "message": message}
+            """A gateway error in the API's error shape (the template's gateway responses): the FL
+            ingress's (``label``) is FLIP's, ``{"detail": …}``."""
+            payload: dict[str, Any] = (
+                {"detail": message} if label else {"statusCode": status, "message": message}
+            )
             self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
 
         def _handle(self) -> None:
@@ -166,8 +184,11 @@ def make_server(
             method, path = self.command, urlsplit(self.path).path
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            self._fate = ""
             status = self._dispatch(method, path, body)
-            log(f"{method} {self.path} → {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+            took = f"{(time.perf_counter() - started) * 1000:.0f} ms"
+            prefix = f"{label} " if label else ""
+            log(f"{prefix}{method} {self.path} → {status} ({took}){self._fate}")
 
         def _dispatch(self, method: str, path: str, body: bytes) -> int:
             if method == "GET" and path in static:
@@ -175,20 +196,28 @@ def make_server(
                 self._send(200, {"Content-Type": content_type}, content)
                 return 200
             matches = resource_matches(routes, path)
-            if not matches:
-                self._json(404, f"no route for {path}")
+            if not matches and not flip_api_url:
+                hint = (
+                    ""
+                    if label
+                    else ": not a model service route; start the stack with --flip-api-url "
+                    "<flip-api base URL> to pass FLIP's other routes to flip-api"
+                )
+                self._json(404, f"no route for {path}{hint}")
                 return 404
             if method == "OPTIONS":  # CORS preflight is answered by API Gateway, without auth
                 self._send(204, {}, b"")
                 return 204
+            if not matches:
+                return self._proxy(method, body)
             chosen = [(bound, match) for bound, match in matches if bound.route.method in (method, "ANY")]
             if not chosen:
                 self._json(405, f"method {method} not allowed on {path}")
                 return 405
             bound, match = chosen[0]
             headers = {key.lower(): value for key, value in self.headers.items()}
-            claims = identity_claims(headers, demo_users)
-            if claims is None:
+            claims = identity_claims(headers, demo_users) if identity else None
+            if identity and claims is None:
                 self._json(401, "Unauthorized")
                 return 401
             event = build_proxy_event(
@@ -202,6 +231,31 @@ def make_server(
                 return 502
             return self._write_lambda_response(response)
 
+        def _proxy(self, method: str, body: bytes) -> int:
+            """The greedy ``/{proxy+}`` route: the request as it came, to flip-api; its answer back."""
+            assert flip_api_url is not None
+            self._fate = " via flip-api"
+            try:
+                answer = forward(
+                    flip_api_url,
+                    method,
+                    self.path,
+                    list(self.headers.items()),
+                    body,
+                    self.client_address[0],
+                    **proxy_timeout,
+                )
+            except UpstreamUnavailable as error:
+                self._json(error.status, error.message)
+                return error.status
+            self.send_response_only(answer.status)  # flip-api's own Date and Server, not ours
+            for key, value in answer.headers:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+            return answer.status
+
         def _write_lambda_response(self, response: Mapping[str, Any]) -> int:
             status = int(response.get("statusCode", 200))
             headers = dict(response.get("headers") or {})
@@ -209,6 +263,8 @@ def make_server(
                 headers[key] = ",".join(str(v) for v in values)
             body = response.get("body") or ""
             content = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode()
+            if label:
+                self._fate = request_fate(status, headers, content)
             self._send(status, headers, content, gateway=False)
             return status
 
@@ -232,6 +288,22 @@ class _Server(ThreadingHTTPServer):
             self.log(f"client {host}:{port} hung up before its answer ({type(error).__name__})")
             return
         super().handle_error(request, client_address)
+
+
+def request_fate(status: int, headers: Mapping[str, str], content: bytes) -> str:
+    """What became of an FL ingress request, for its line: ``: fl-logs message <id>`` when it was
+    enqueued (the consumer's line about that message follows), else ``: <FLIP's detail>``."""
+    if status < 300 and "X-FL-Message-Id" in headers:
+        return f": {headers.get('X-FL-Queue', 'queue')} message {headers['X-FL-Message-Id']}"
+    try:
+        detail = json.loads(content).get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    if isinstance(detail, list):
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}" for item in detail
+        )
+    return f": {str(detail)[:160]}" if detail else ""
 
 
 def swagger_pages(openapi_path: Path) -> dict[str, Callable[[], tuple[str, bytes]]]:

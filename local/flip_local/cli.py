@@ -57,6 +57,15 @@ def _seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flip_api_url(value: str) -> str:
+    from flip_local.flip_api_proxy import validate_base_url
+
+    try:
+        return validate_base_url(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def _dev(args: argparse.Namespace) -> int:
     from flip_local.stack import run
 
@@ -68,6 +77,8 @@ def _dev(args: argparse.Namespace) -> int:
         schedule_every=args.sweep_every,
         reset=args.reset,
         warm=args.warm,
+        flip_api_url=args.flip_api_url,
+        ingress_port=args.ingress_port,
     )
     return code
 
@@ -79,6 +90,18 @@ def _send(args: argparse.Namespace) -> int:
 
     code: int = send(Path(args.events_file), args.queue)
     return code
+
+
+def _fl_env(args: argparse.Namespace) -> int:
+    from flip_local.stack import fl_server_environment, flip_fl_server_environment, running_state
+
+    state = running_state()
+    if state is None:
+        return 2
+    print(flip_fl_server_environment(state).replace("  export", "export"))
+    if not args.http_only:
+        print(fl_server_environment(state).replace("  export", "export"))
+    return 0
 
 
 def _dlq(args: argparse.Namespace) -> int:
@@ -123,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(run=_seed_demo)
     dev = commands.add_parser("dev", help="run the local stack (API on :3000, SQS pollers, demo data)")
     dev.add_argument("--port", type=int, default=3000, help="HTTP port of the local API (default 3000)")
+    dev.add_argument(
+        "--ingress-port",
+        type=int,
+        default=3001,
+        help="HTTP port of the FL ingress, FLIP's internal routes (default 3001; key: INTERNAL_SERVICE_KEY)",
+    )
     dev.add_argument("--sqs-port", type=int, default=9324, help="port of moto's SQS server (default 9324)")
     dev.add_argument("--no-seed", action="store_true", help="do not insert the demo data")
     dev.add_argument(
@@ -143,11 +172,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="run the scheduled functions (the stale-run sweep) every SECONDS (default 30; 0: never)",
     )
+    dev.add_argument(
+        "--flip-api-url",
+        type=_flip_api_url,
+        metavar="URL",
+        help="pass every route that is not the model service's to this flip-api (the template's "
+        "FlipApiUrl), so a web app needs one base URL; without it such a route is a 404",
+    )
     dev.set_defaults(run=_dev)
     send = commands.add_parser("send", help="send the messages of an SQS sample event to the local queues")
     send.add_argument("events_file", help="a Lambda SQS event, e.g. events/fl_metrics.json")
     send.add_argument("--queue", help="logical id of the queue (default: the one of the function)")
     send.set_defaults(run=_send)
+    fl_env = commands.add_parser(
+        "fl-env",
+        help='the running stack\'s FL server settings as shell exports (eval "$(flip-models fl-env)")',
+    )
+    fl_env.add_argument(
+        "--http-only",
+        action="store_true",
+        help="only FLIP's own variables: FLIP_API_INTERNAL_URL and INTERNAL_SERVICE_KEY (the FL ingress)",
+    )
+    fl_env.set_defaults(run=_fl_env)
     dlq = commands.add_parser("dlq", help="list the local stack's dead letters with their reasons")
     dlq.add_argument("queue", nargs="?", help="logs, metrics or status (or a queue name); default: all")
     dlq.add_argument("--redrive", action="store_true", help="move the dead letters back to their queue")

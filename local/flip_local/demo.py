@@ -625,7 +625,12 @@ def _running_log_rows(
         trust=trust_ids["KCH"],
         fl_client_name=slots["KCH"],
         event_type=FLLogEvent.JOB_WAITING_FOR_RESOURCES,
-        details={"attempt": 1, "max_attempts": 5, "final": False, "requested": {"gpus": 1}},
+        details={
+            "attempt": 1,
+            "max_attempts": 5,
+            "final": False,
+            "requested": {"num_of_gpus": 1, "mem_per_gpu_in_GiB": 16},
+        },
     )
     for round_ in (1, 2, 3):
         _round_events(timeline, round_, run_start + _ROUND * (round_ - 1), trust_ids, len(trust_ids))

@@ -14,6 +14,7 @@ and deletes it at the end.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -183,8 +184,46 @@ class LocalDeployment:
             "CorsAllowOrigin": "http://127.0.0.1:3000",
             "FlServerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{self.prefix}-fl-server",
             "RedriveRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{self.prefix}-redrive",
+            # The FL ingress, PRIVATE (the default) behind the FL servers' execute-api endpoint.
+            "FlIngressVpcEndpointIds": self.execute_api_endpoint(network),
+            "InternalServiceKeySecretArn": self.internal_service_key_secret(),
             **overrides,
         }
+
+    def execute_api_endpoint(self, network: Network) -> str:
+        """The FL servers' ``execute-api`` interface endpoint in the stage's VPC (what the hub's
+        network would have), without private DNS."""
+        ec2 = self.client("ec2")
+        service = f"com.amazonaws.{REGION}.execute-api"
+        found = ec2.describe_vpc_endpoints(
+            Filters=[
+                {"Name": "vpc-id", "Values": [network.vpc_id]},
+                {"Name": "service-name", "Values": [service]},
+            ]
+        )["VpcEndpoints"]
+        if found:
+            return str(found[0]["VpcEndpointId"])
+        created = ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=network.vpc_id,
+            ServiceName=service,
+            SubnetIds=list(network.subnet_ids),
+            SecurityGroupIds=[network.security_group_id],
+            PrivateDnsEnabled=False,
+        )
+        return str(created["VpcEndpoint"]["VpcEndpointId"])
+
+    def internal_service_key_secret(self) -> str:
+        """FLIP's secret of the FL servers' key: its SHA-256 under ``internal_service_key_hash``."""
+        manager = self.client("secretsmanager")
+        name = f"{self.prefix}/internal-service-key-hash"
+        try:
+            return str(manager.describe_secret(SecretId=name)["ARN"])
+        except manager.exceptions.ResourceNotFoundException:
+            value = json.dumps(
+                {"internal_service_key_hash": hashlib.sha256(b"local-fl-server-key").hexdigest()}
+            )
+            return str(manager.create_secret(Name=name, SecretString=value)["ARN"])
 
     # --- the SAM CLI ------------------------------------------------------------------------------------
 

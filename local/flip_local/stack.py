@@ -9,8 +9,10 @@ written to ``.local/stack.json``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -37,6 +39,8 @@ FL_QUEUE_VARIABLES = {
     "fl_metrics": "FLIP_FL_METRICS_QUEUE_URL",
     "fl_status": "FLIP_FL_STATUS_QUEUE_URL",
 }
+#: The REST API of FLIP's internal routes (the FL ingress, SPEC §10): served on a port of its own.
+INGRESS_API = "FlIngressApi"
 # The template's required parameters the functions' environment uses. Any local web app may call the
 # local API (it listens on loopback only); a deployed stack names its one web app origin.
 PARAMETERS = {"Stage": STAGE, "CorsAllowOrigin": "*"}
@@ -79,6 +83,10 @@ def log(message: str) -> None:
 @dataclass
 class DevStack:
     http_port: int = 3000
+    #: The FL ingress (FLIP's internal routes): ``FLIP_API_INTERNAL_URL=http://127.0.0.1:<port>/api``.
+    ingress_port: int = 3001
+    #: The FL servers' ``X-Internal-Service-Key`` (FLIP's ``INTERNAL_SERVICE_KEY``); None: one is made.
+    internal_service_key: str | None = None
     sqs_port: int = 9324
     database_url: str | None = None
     endpoint_url: str | None = None
@@ -87,6 +95,7 @@ class DevStack:
     warm: bool = False  # start every function's worker up front, not on its first event
     queue_prefix: str = ""
     schedule_every: float = EVERY_SECONDS  # 0: scheduled functions never fire
+    flip_api_url: str | None = None  # the template's FlipApiUrl: other routes go there
     log: Callable[[str], None] = log
     #: What :meth:`stop` stops, last started first: a component's name and its stop (which may
     #: return False: nothing was running, e.g. a function never invoked).
@@ -106,9 +115,13 @@ class DevStack:
             self._warm(workers)
         self._start_pollers(template, client, workers)
         self._start_schedules(template, workers)
+        if self.internal_service_key is None:
+            self.internal_service_key = secrets.token_urlsafe(32)
         routes = self._start_http(template, workers)
         state = {
             "api_url": f"http://127.0.0.1:{self.http_port}",
+            "ingress_url": f"http://127.0.0.1:{self.ingress_port}",
+            "internal_service_key": self.internal_service_key,
             "docs_url": f"http://127.0.0.1:{self.http_port}/docs",
             "sqs_endpoint": endpoint,
             "database_url": database_url,
@@ -117,6 +130,7 @@ class DevStack:
             },
             "fl_queue_urls": fl_queue_urls(template, self.queues),
             "routes": routes,
+            "flip_api_url": self.flip_api_url,
         }
         state_file().parent.mkdir(parents=True, exist_ok=True)
         state_file().write_text(json.dumps(state, indent=2))
@@ -205,7 +219,15 @@ class DevStack:
         for spec in template.functions.values():
             environment = {key: str(value) for key, value in resolve(dict(spec.environment)).items()}
             environment.pop("DB_SECRET_ARN", None)
+            environment.pop("INTERNAL_SERVICE_KEY_SECRET_ARN", None)
             environment.update(self._local_environment(spec, database_url, endpoint))
+            if any(route.api == INGRESS_API for route in spec.api_routes):
+                if self.internal_service_key is None:
+                    self.internal_service_key = secrets.token_urlsafe(32)
+                # The hash, as FLIP's development setting INTERNAL_SERVICE_KEY_HASH holds it; never the key.
+                environment["INTERNAL_SERVICE_KEY_HASH"] = hashlib.sha256(
+                    self.internal_service_key.encode()
+                ).hexdigest()
             workers[spec.logical_id] = FunctionWorker(
                 spec.logical_id, spec.code_uri, spec.handler, {**base, **environment}, spec.timeout
             )
@@ -263,26 +285,45 @@ class DevStack:
         bound.sort(key=route_precedence)
         from flip_local.demo import DEMO_USERS
 
-        server = make_server(
-            "127.0.0.1",
-            self.http_port,
-            bound,
-            DEMO_USERS,
-            STAGE,
-            {
-                "/_health": lambda: ("application/json", b'{"status":"ok"}'),
-                **swagger_pages(ROOT / "openapi.json"),
-            },
-            self.log,
-        )
-        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-
-        def stop_http() -> None:
-            server.shutdown()
-            server.server_close()
-
-        self._stops.append((f"HTTP API :{self.http_port}", stop_http))
-        return [f"{b.route.method} {b.route.path}" for b in bound]
+        users_api = [b for b in bound if b.route.api != INGRESS_API]
+        ingress = [b for b in bound if b.route.api == INGRESS_API]
+        servers = [
+            (
+                f"HTTP API :{self.http_port}",
+                make_server(
+                    "127.0.0.1",
+                    self.http_port,
+                    users_api,
+                    DEMO_USERS,
+                    STAGE,
+                    {
+                        "/_health": lambda: ("application/json", b'{"status":"ok"}'),
+                        **swagger_pages(ROOT / "openapi.json"),
+                    },
+                    self.log,
+                    flip_api_url=self.flip_api_url,
+                ),
+            ),
+            # No dev identity: the function checks X-Internal-Service-Key itself, as in AWS.
+            (
+                f"FL ingress :{self.ingress_port}",
+                make_server(
+                    "127.0.0.1",
+                    self.ingress_port,
+                    ingress,
+                    {},
+                    STAGE,
+                    {},
+                    self.log,
+                    identity=False,
+                    label="ingress",
+                ),
+            ),
+        ]
+        for number, (name, server) in enumerate(servers):
+            threading.Thread(target=server.serve_forever, name=f"http-{number}", daemon=True).start()
+            self._stops.append((name, _stopper(server)))
+        return [f"{b.route.method} {b.route.path}" for b in users_api]
 
     def stop(self) -> None:
         """Stop every component, last started first: one line each (a worker only if it ran)."""
@@ -295,6 +336,16 @@ class DevStack:
                 self.log(f"while stopping {name}: {error}")
 
 
+def _stopper(server: Any) -> Callable[[], None]:
+    """Stop an HTTP server: stop serving, then close its socket."""
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
+
+
 def run(
     http_port: int,
     sqs_port: int,
@@ -303,10 +354,14 @@ def run(
     schedule_every: float = EVERY_SECONDS,
     reset: bool = False,
     warm: bool = False,
+    ingress_port: int = 3001,
+    flip_api_url: str | None = None,
 ) -> int:
     """Start the stack, print where everything is, serve until Ctrl-C or SIGTERM."""
     stack = DevStack(
         http_port=http_port,
+        ingress_port=ingress_port,
+        internal_service_key=os.environ.get("INTERNAL_SERVICE_KEY") or None,
         sqs_port=sqs_port,
         database_url=os.environ.get("DATABASE_URL") or None,
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
@@ -315,6 +370,7 @@ def run(
         warm=warm,
         queue_prefix=queue_prefix,
         schedule_every=schedule_every,
+        flip_api_url=flip_api_url,
     )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a background job may ignore it
@@ -323,10 +379,15 @@ def run(
         state = stack.start()
         routes = len(state["routes"])
         log(f"API        {state['api_url']}  ({routes} routes; header X-Dev-User: <role or uuid>)")
+        if flip_api_url:
+            log(f"flip-api   {flip_api_url}  (every other route of {state['api_url']} goes there)")
         log(f"Swagger UI {state['docs_url']}")
         log(f"SQS        {state['sqs_endpoint']}  (send samples: flip-models send events/fl_metrics.json)")
         log("FL servers  report here (flip_fl_reporter in clients/python; dead letters: flip-models dlq)")
         print(fl_server_environment(state), flush=True)
+        given = "from INTERNAL_SERVICE_KEY" if os.environ.get("INTERNAL_SERVICE_KEY") else "generated"
+        log(f"FL ingress {state['ingress_url']}/api  (FLIP's internal routes; key {given})")
+        print(flip_fl_server_environment(state), flush=True)
         log("ready — Ctrl-C to stop")
         while not stopping.wait(0.5):
             pass
@@ -344,6 +405,17 @@ def fl_server_environment(state: Mapping[str, Any]) -> str:
     lines = [f"  export {name}={url}" for name, url in sorted(state["fl_queue_urls"].items())]
     lines.append(f"  export AWS_DEFAULT_REGION={REGION} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test")
     return "\n".join(lines)
+
+
+def flip_fl_server_environment(state: Mapping[str, Any]) -> str:
+    """Shell lines for an unchanged FLIP FL server (flip-utils' FLIPStandardProd): the hub's internal
+    URL and the key, as FLIP's own variables name them."""
+    return "\n".join(
+        [
+            f"  export FLIP_API_INTERNAL_URL={state['ingress_url']}/api",
+            f"  export INTERNAL_SERVICE_KEY={state['internal_service_key']}",
+        ]
+    )
 
 
 def send(events_file: Path, queue_id: str | None) -> int:

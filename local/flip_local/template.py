@@ -25,6 +25,8 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 class ApiRoute:
     method: str
     path: str
+    #: The logical id of the ``AWS::Serverless::Api`` it belongs to ("" for SAM's implicit one).
+    api: str = ""
 
     def pattern(self) -> re.Pattern[str]:
         """``/model/{modelId}`` → a regex capturing ``modelId``; ``{proxy+}`` captures the rest."""
@@ -109,7 +111,9 @@ def load_template(path: Path = TEMPLATE_PATH, parameters: Mapping[str, Any] | No
         for event_name, event in properties.get("Events", {}).items():
             event_properties = event.get("Properties", {})
             if event["Type"] == "Api":
-                routes.append(ApiRoute(event_properties["Method"].upper(), event_properties["Path"]))
+                rest_api = event_properties.get("RestApiId")
+                api = str(rest_api.get("Ref", "")) if isinstance(rest_api, Mapping) else str(rest_api or "")
+                routes.append(ApiRoute(event_properties["Method"].upper(), event_properties["Path"], api))
             elif event["Type"] == "SQS":
                 queue = event_properties["Queue"]
                 queue_id = queue["Fn::GetAtt"][0] if isinstance(queue, Mapping) else str(queue)

@@ -26,9 +26,14 @@ def _numbers(section: Any) -> list[float]:
     return []
 
 
-def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
+def test_quick_bench_writes_every_section(tmp_path: Path, localstack_endpoint: str) -> None:
     out = tmp_path / "results.json"
-    env = {**os.environ, "FLIP_BENCH_PG": ADMIN_URL, "FLIP_BENCH_SCHEMA": TEST_SCHEMA}
+    env = {
+        **os.environ,
+        "FLIP_BENCH_PG": ADMIN_URL,
+        "FLIP_BENCH_SCHEMA": TEST_SCHEMA,
+        "LOCALSTACK_ENDPOINT": localstack_endpoint,
+    }
 
     run = subprocess.run(
         [sys.executable, "-m", "flip_local.cli", "bench", "--quick", "--out", str(out)],
@@ -52,9 +57,16 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
         "scaling",
         "stale_runs",
         "load",
+        "fl_ingress",
         "machine",
         "date",
     } <= set(results)
+    assert "FL ingress" in run.stdout
+    for level in results["fl_ingress"]["senders"].values():
+        assert level["ingress"]["req_per_s"] > 0
+        assert level["floor_send_message"]["req_per_s"] > 0
+        assert isinstance(level["met"], bool)
+    assert "fl_ingress" in results["cold_start"]["functions"]
     assert results["machine"]["cpu_count"] >= 1
     assert results["machine"]["postgresql"]
 

@@ -33,8 +33,10 @@ pytestmark = pytest.mark.localstack
 
 
 #: The update: a smaller fl-logs batch and fewer concurrent FL consumers. (Not an alarm: LocalStack's
-#: CloudFormation does not update alarms.)
+#: CloudFormation does not update alarms; not the API: it cannot update a stage.)
 UPDATE = {"FlLogsBatchSize": "20", "FlMaximumConcurrency": "4"}
+#: The greedy proxy to an existing flip-api (issue 24), on from the first deploy.
+FLIP_API_URL = "http://flip-api.internal:8000/api"
 
 
 @dataclass
@@ -83,7 +85,7 @@ def deployed(localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactory)
     )
     deployment.check_executor()
     try:
-        parameters = deployment.parameters()
+        parameters = deployment.parameters() | {"FlipApiUrl": FLIP_API_URL}
         deployment.build()
         deployment.deploy(parameters)
         created = {"stack": deployment.stack()["StackStatus"]}
@@ -213,6 +215,7 @@ def test_every_function_is_active_with_its_configuration(deployed: Deployed) -> 
         assert variables["DB_SSL"] == "true"
         if is_api:
             assert configuration["Timeout"] <= 28, name
+        if is_api and logical_id != "FlIngressFunction":  # the FL ingress is called by servers, not browsers
             assert variables["CORS_ALLOW_ORIGIN"] == deployed.parameters["CorsAllowOrigin"]
         # The connection budget: every function's concurrency is reserved (README, "Connection budget").
         # LocalStack's CloudFormation does not apply ReservedConcurrentExecutions: where it did not, the
@@ -298,6 +301,7 @@ def test_the_deployed_queue_policies_let_only_the_named_roles_send(deployed: Dep
             role_arn(consumer.role),
             role_arn(other.role),
             deployed.parameters["RedriveRoleArn"],
+            role_arn("FlIngressFunctionRole"),
         )
         queue, dlq = attributes(consumer.queue), attributes(consumer.dead_letter_queue)
         cases = [(json.loads(queue["Policy"]), case) for case in source_queue_cases(roles, queue["QueueArn"])]
@@ -323,7 +327,9 @@ def test_the_api_has_every_route_behind_cognito_and_logs_each_request(deployed: 
     stage = gateway.get_stage(restApiId=api["id"], stageName=deployed.stage)
     log_format = json.loads(stage["accessLogSettings"]["format"])
 
-    assert set(methods) == {(path, method) for path, item in documented.items() for method in item}
+    assert set(methods) == {(path, method) for path, item in documented.items() for method in item} | {
+        ("/{proxy+}", "any")
+    }
     for (_, method), resource_id in methods.items():
         configured = gateway.get_method(
             restApiId=api["id"], resourceId=resource_id, httpMethod=method.upper()
@@ -394,7 +400,12 @@ def test_the_dashboard_shows_the_deployed_api_queues_and_database_errors(deploye
 def test_the_vpc_endpoints_serve_the_functions_subnets(deployed: Deployed) -> None:
     ec2 = deployed.client("ec2")
     vpc = deployed.parameters["VpcId"]  # (LocalStack ignores a vpc-id filter on endpoints)
-    endpoints = [e for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["VpcId"] == vpc]
+    # The stack's endpoints; the FL servers' execute-api endpoint (FlIngressVpcEndpointIds) is the network's.
+    endpoints = [
+        e
+        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        if e["VpcId"] == vpc and not e["ServiceName"].endswith(".execute-api")
+    ]
     assert endpoints, ec2.describe_vpc_endpoints()["VpcEndpoints"]
     [group_id] = {g["GroupId"] for e in endpoints for g in e["Groups"]}
     [group] = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
@@ -438,3 +449,58 @@ def test_the_update_changed_what_its_parameters_say(deployed: Deployed) -> None:
     for mapping in mappings.values():
         if mapping["EventSourceArn"] in arns.values():
             assert mapping["ScalingConfig"] == {"MaximumConcurrency": int(UPDATE["FlMaximumConcurrency"])}
+
+
+def test_every_other_route_goes_through_to_flip_api(deployed: Deployed) -> None:
+    """With FlipApiUrl, /{proxy+} (ANY) is an HTTP proxy to flip-api in the stage's deployment,
+    behind the same authorizer; the model routes keep their functions (the test above)."""
+    gateway = deployed.client("apigateway")
+    [api] = [a for a in gateway.get_rest_apis()["items"] if a["name"] == f"flip-models-api-{deployed.stage}"]
+    [proxy] = [r for r in gateway.get_resources(restApiId=api["id"])["items"] if r["path"] == "/{proxy+}"]
+    method = gateway.get_method(restApiId=api["id"], resourceId=proxy["id"], httpMethod="ANY")
+    integration = method["methodIntegration"]
+    assert integration["type"] == "HTTP_PROXY"
+    assert integration["uri"] == f"{deployed.parameters['FlipApiUrl']}/{{proxy}}"
+    assert integration["timeoutInMillis"] == 29000
+    assert method["authorizationType"] == "COGNITO_USER_POOLS"
+    assert method["requestParameters"] == {"method.request.path.proxy": True}
+
+
+def test_the_fl_ingress_is_a_private_api_of_its_own_that_sends_to_the_fl_queues(deployed: Deployed) -> None:
+    gateway = deployed.client("apigateway")
+    [api] = [
+        a for a in gateway.get_rest_apis()["items"] if a["name"] == f"flip-models-fl-ingress-{deployed.stage}"
+    ]
+    resources = gateway.get_resources(restApiId=api["id"])["items"]
+    methods = {
+        (resource["path"], method.lower())
+        for resource in resources
+        for method in resource.get("resourceMethods", {})
+    }
+    stage = gateway.get_stage(restApiId=api["id"], stageName=deployed.stage)
+    endpoint = deployed.parameters["FlIngressVpcEndpointIds"]
+
+    assert methods == {
+        ("/api/model/{modelId}/status/{status}", "put"),
+        ("/api/model/{modelId}/logs", "post"),
+        ("/api/model/{modelId}/metrics", "post"),
+    }
+    assert api["endpointConfiguration"]["types"] == ["PRIVATE"]
+    assert api["endpointConfiguration"].get("vpcEndpointIds", [endpoint]) == [endpoint]
+    policy = (
+        json.loads(api["policy"].replace('\\"', '"')) if isinstance(api.get("policy"), str) else api["policy"]
+    )
+    [deny] = [statement for statement in policy["Statement"] if statement["Effect"] == "Deny"]
+    assert deny["Condition"]["StringNotEquals"]["aws:SourceVpce"] in (endpoint, [endpoint])
+    assert (
+        stage["accessLogSettings"]["destinationArn"].split(":log-group:")[1].removesuffix(":*")
+        == (deployed.outputs["FlIngressAccessLogGroupName"])
+    )
+    assert deployed.outputs["FlIngressUrl"].endswith(f"/{deployed.stage}")
+    lambda_ = deployed.client("lambda")
+    function = lambda_.get_function_configuration(FunctionName=f"flip-models-fl-ingress-{deployed.stage}")
+    variables = function["Environment"]["Variables"]
+    assert variables["FL_STATUS_QUEUE_URL"] == deployed.outputs["FlStatusQueueUrl"]
+    assert variables["FL_LOGS_QUEUE_URL"] == deployed.outputs["FlLogsQueueUrl"]
+    assert variables["INTERNAL_SERVICE_KEY_SECRET_ARN"] == deployed.parameters["InternalServiceKeySecretArn"]
+    assert function["State"] == "Active"

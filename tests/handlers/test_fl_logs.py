@@ -93,7 +93,12 @@ def test_typed_events_from_nvflare_and_flower_are_stored_with_their_details(
             model,
             event_type="JOB_WAITING_FOR_RESOURCES",
             global_round=None,
-            details={"attempt": 2, "max_attempts": 5, "final": False, "requested": {"gpus": 1}},
+            details={
+                "attempt": 2,
+                "max_attempts": 5,
+                "final": False,
+                "requested": {"num_of_gpus": 1, "mem_per_gpu_in_GiB": 16},
+            },
         ),
         # an evaluation reply: null details
         event_log(model, global_round=1, details=None),
@@ -111,7 +116,12 @@ def test_typed_events_from_nvflare_and_flower_are_stored_with_their_details(
             "JOB_WAITING_FOR_RESOURCES",
             None,
             trust.id,
-            {"attempt": 2, "max_attempts": 5, "final": False, "requested": {"gpus": 1}},
+            {
+                "attempt": 2,
+                "max_attempts": 5,
+                "final": False,
+                "requested": {"num_of_gpus": 1, "mem_per_gpu_in_GiB": 16},
+            },
         ),
         ("CLIENT_RESULT_RECEIVED", 1, trust.id, None),
         ("CLIENT_EVALUATED", 1, trust.id, {"auc": 0.91}),

@@ -7,7 +7,30 @@ carries ``Authorization: Bearer <Cognito access token>``; the model page is a ``
 body; the timeline, the metrics card and the progress card send no query string; the models list
 always sends ``pageNumber`` and ``pageSize=20``, ``search`` (URL-encoded) and ``status`` (one
 comma-joined value) and ``project`` only when set. Each call is checked field by field against the
-types the web app declares, for the admin, the project owner, a researcher and a viewer.
+types the web app declares, for the admin, the project owner, a researcher and a viewer; a field the
+web app reads that goes missing fails its test (``has_types``).
+
+The calls, from the newest flip-ui (londonaicentre/FLIP ``flip-ui/src``, read 2026-12-07):
+
+- ``POST /step/model/{id}``, no body, polled every 5 s: ``pages/project/[projectId]/model/[modelId]/
+  index.vue`` (@102161ce), the model page; ``files[].status`` must all be ``COMPLETED``.
+- ``GET /model/job-types``, once per page: the same page's ``onBeforeMount`` → ``fetchJobTypes``;
+  ``getRequiredFilesForJobType(map, type) = map[type] ?? map["standard"] ?? []`` (file-service.ts).
+- ``GET /model/{id}/logs``, no query, polled: ``partials/models/Timeline.vue`` (@db8f6d1e); reads no
+  header (a non-array body is an empty feed).
+- ``GET /model/{id}/metrics``, polled: ``partials/models/TrainingMetrics.vue`` (@26b2d976).
+- ``GET /model/{id}/progress``, polled while live: ``partials/models/RoundProgress.vue`` (@3f76655f).
+- ``GET /models?pageNumber&pageSize=20[&search][&status][&project]``, polled: ``pages/models.vue``.
+- ``GET /models/projects``, once (60 s dedupe): ``pages/models.vue``; ``status == "APPROVED"`` shows
+  "Create Model".
+- ``POST /model`` (``partials/models/CreateModelModal.vue``, @2739f4ed), ``PUT /model/{id}`` (the
+  model page), ``DELETE /model/{id}`` (``partials/models/EditModelDrawer.vue``, @2739f4ed).
+
+The web app never calls ``GET /model/{id}``, ``GET /model/{id}/status``, ``PATCH
+/model/{id}/status/{status}`` (its stop button is flip-api's ``POST /fl/stop/{id}``), ``GET
+/model/{id}/trusts`` or ``DELETE /project/{id}/models``; its calls to flip-api's routes on the same
+pages (``/fl/initiate/{id}``, ``/fl/stop/{id}``, ``/projects/{id}/models``, ``/files/...``) go
+through the greedy proxy (``FlipApiUrl``; tests/local/test_flip_api_proxy.py).
 """
 
 from __future__ import annotations
@@ -15,14 +38,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from flip_local.demo import DEMO_USERS, DemoSummary, seed_demo
+from flip_models.store.tables import FLLogs
 from tests.api_events import ApiResponse, api_event, invoke
 from tests.template.test_template import functions
 
@@ -60,7 +85,8 @@ def web_app(role: str, method: str, url: str, body: Any = None) -> ApiResponse:
     one value), and its values are percent-decoded.
     """
     split = urlsplit(url)
-    for verb, pattern, folder in _routes():
+    # API Gateway's precedence: a literal segment wins over a parameter (/model/job-types).
+    for verb, pattern, folder in sorted(_routes(), key=lambda route: route[1].pattern.count("(?P<")):
         match = pattern.match(split.path)
         if verb == method and match:
             resource = pattern.pattern.strip("^$")
@@ -331,3 +357,45 @@ def test_create_edit_and_delete_as_the_web_app_does(role: str, demo: DemoSummary
     assert edited.status == 204
     assert (page["modelName"], page["modelDescription"]) == ("Renamed", "Tuned")
     assert deleted.status == 204
+
+
+@pytest.mark.parametrize("role", READERS)
+def test_the_job_types_the_model_page_looks_up(role: str, demo: DemoSummary) -> None:
+    """A job type → its required files; the page falls back to ``standard`` for a type it lacks, and
+    to a hard-coded ``standard`` list only when this call fails (so it must not)."""
+    response = web_app(role, "GET", "/model/job-types")
+
+    assert response.status == 200
+    job_types = response.body
+    assert isinstance(job_types, dict)
+    assert all(is_str(name) and files and all(is_str(f) for f in files) for name, files in job_types.items())
+    assert {"trainer.py", "config.json", "models.py"} <= set(job_types["standard"])
+    assert {"standard", "evaluation", "fed_opt"} <= set(job_types)
+
+
+def test_the_timeline_of_a_long_run_shows_its_newest_line(session: Session, demo: DemoSummary) -> None:
+    """The done-when of issue 24: a 2,500-row run's newest line is in the web app's poll (which sends
+    no query string and follows no link)."""
+    newest_before = session.scalar(
+        select(func.max(FLLogs.log_date)).where(FLLogs.model_id == demo.running_model_id)
+    )
+    assert newest_before is not None
+    session.execute(
+        insert(FLLogs),
+        [
+            {
+                "id": uuid.uuid4(),
+                "model_id": demo.running_model_id,
+                "log": f"epoch line {n}",
+                "success": True,
+                "log_date": newest_before + timedelta(milliseconds=n + 1),
+            }
+            for n in range(2500)
+        ],
+    )
+    session.commit()
+
+    feed = web_app("viewer", "GET", f"/model/{demo.running_model_id}/logs").body
+
+    assert feed[-1]["log"] == "epoch line 2499"
+    assert [row["log"] for row in feed[-3:]] == ["epoch line 2497", "epoch line 2498", "epoch line 2499"]

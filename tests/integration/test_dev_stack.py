@@ -26,6 +26,7 @@ from flip_models.enums import JobStatus, ModelStatus, NetStatus, StatusAuditActi
 from flip_models.store.tables import FLJob, FLMetrics, FLScheduler, Model, ModelStatusAudit
 from tests.dev_stack import RunningStack, running_dev_stack
 from tests.lambda_support import ROOT
+from tests.stand_in_flip_api import StandInFlipApi, stand_in_flip_api
 
 README = ROOT / "README.md"
 RUNNING = demo_id("model:running")
@@ -44,15 +45,27 @@ def tour_lines() -> list[str]:
     ]
 
 
+@pytest.fixture
+def flip_api() -> Iterator[StandInFlipApi]:
+    """A stand-in for the deployment's flip-api, for the stack's ``--flip-api-url``."""
+    with stand_in_flip_api() as api:
+        yield api
+
+
 @pytest.fixture(params=["moto", "localstack"])
 def dev_stack(
-    request: pytest.FixtureRequest, database_url: str, engine: Engine, tmp_path: Path
+    request: pytest.FixtureRequest,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    flip_api: StandInFlipApi,
 ) -> Iterator[RunningStack]:
-    """``flip-models dev`` on free ports against the test database; SQS from moto or LocalStack."""
+    """``flip-models dev`` on free ports against the test database; SQS from moto or LocalStack;
+    flip-api's other routes passed to a stand-in."""
     environment = {**os.environ, "DATABASE_URL": database_url, "FLIP_LOCAL_LOG_LEVEL": "WARNING"}
     environment.pop("AWS_ENDPOINT_URL", None)
     # The tour runs with the sweep on, as `make run` starts it: the demo's RUNNING model is alive.
-    arguments: list[str] = []
+    arguments: list[str] = ["--flip-api-url", flip_api.url]
     if request.param == "localstack":
         environment["AWS_ENDPOINT_URL"] = request.getfixturevalue("localstack_endpoint")
         arguments += ["--queue-prefix", f"e2e-{os.getpid()}-{secrets.token_hex(3)}-"]
@@ -84,7 +97,7 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     lines = tour_lines()
     variables = [line for line in lines if re.match(r"^[A-Z_]+=", line)]
     steps = [line for line in lines if line not in variables]
-    assert len(steps) == 8, steps
+    assert len(steps) == 9, steps
     researcher = DEMO_USERS["researcher"][0]
 
     # 1. status
@@ -168,11 +181,26 @@ def test_the_readme_tour_works_on_the_local_stack(dev_stack: RunningStack, sessi
     assert "Round 1 initiated · global model dispatched" in texts
     assert texts[-1] == "The job for this model has been stopped."
 
+    # 9. FLIP's FL server over HTTP, through the FL ingress: 204 once the message is in fl-metrics
+    assert run_line(dev_stack, variables, steps[8]).strip() == "204"
+
+    def http_metric_applied() -> bool:
+        session.expire_all()
+        rows = session.scalars(select(FLMetrics.result).where(FLMetrics.label == "HTTP_LOSS")).all()
+        session.rollback()
+        return list(rows) == [0.125]
+
+    wait_for(http_metric_applied)
+
     output = dev_stack.output()
     assert f"PATCH /model/{RUNNING}/status/STOPPED → 200" in output
-    # One line per message with its fate: the 3 good samples applied, the 3 bad ones dead-lettered.
+    assert re.search(
+        rf"ingress POST /api/model/{RUNNING}/metrics → 204 \(\d+ ms\): fl-metrics message ", output
+    )
+    # One line per message with its fate: the 3 good samples and step 9's applied, the 3 bad ones
+    # dead-lettered.
     metric_lines = [line for line in output.splitlines() if "fl-metrics" in line and " message " in line]
-    assert sum(line.endswith(": applied") for line in metric_lines) == 3, metric_lines
+    assert sum(line.endswith(": applied") for line in metric_lines) == 4, metric_lines
     assert sum(": dead-lettered: " in line for line in metric_lines) == 3, metric_lines
     # The queue URLs an FL server needs, ready to copy.
     urls = json.loads(dev_stack.state_file.read_text())["fl_queue_urls"]
@@ -192,6 +220,28 @@ def test_no_identity_is_401_like_cognito_and_docs_are_served(dev_stack: RunningS
         assert b"SwaggerUIBundle" in script.read(200_000)
     with urllib.request.urlopen(f"{dev_stack.api}/openapi.json", timeout=10) as spec:
         assert json.loads(spec.read()) == json.loads((ROOT / "openapi.json").read_text())
+
+
+def test_one_base_url_serves_the_model_routes_and_passes_flip_apis_on(
+    dev_stack: RunningStack, flip_api: StandInFlipApi
+) -> None:
+    """The web app's one base URL (issue 24): a FLIP route reaches flip-api as it was sent and its
+    answer comes back; the model routes stay the stack's own."""
+    request = urllib.request.Request(
+        f"{dev_stack.api}/echo/fl/initiate/{RUNNING}?x=1",
+        data=b'{"trust_ids": []}',
+        method="POST",
+        headers={"Authorization": "Bearer web-app-token", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        echoed = json.loads(response.read())
+    assert (echoed["method"], echoed["target"]) == ("POST", f"/api/echo/fl/initiate/{RUNNING}?x=1")
+    assert ["Authorization", "Bearer web-app-token"] in echoed["headers"]
+    model = urllib.request.Request(f"{dev_stack.api}/model/{RUNNING}/status", headers={"X-Dev-User": "admin"})
+    with urllib.request.urlopen(model, timeout=30) as response:
+        assert json.loads(response.read())["status"] in ("RUNNING", "STOPPED")
+    assert [r.target for r in flip_api.received] == [f"/api/echo/fl/initiate/{RUNNING}?x=1"]
+    assert "via flip-api" in dev_stack.output()
 
 
 def test_the_local_stack_sweeps_the_demo_run_whose_fl_server_went_silent(

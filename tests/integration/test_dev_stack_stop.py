@@ -90,6 +90,7 @@ def test_a_reset_warm_stack_answers_afresh_and_stops_on_ctrl_c_with_one_line_per
         _walk_the_tour_once(url)
         with running_dev_stack(_environment(url), ["--reset", "--warm"], tmp_path, timeout=240) as stack:
             assert _status(stack) == ModelStatus.PENDING  # fresh demo data, not the tour's STOPPED
+            ingress_port = json.loads(stack.state_file.read_text())["ingress_url"].rsplit(":", 1)[1]
             _send_twice(stack)
             _wait_for(stack, ": duplicate", valid)  # the re-sent samples: same event_id, same body
             _hang_up_mid_request(stack)
@@ -105,7 +106,7 @@ def test_a_reset_warm_stack_answers_afresh_and_stops_on_ctrl_c_with_one_line_per
     assert "FlMetricsFunction WARNING: FL message rejected (queue=fl-metrics" in output
     assert output.count("hung up before its answer") == 1, output
     functions = load_template(parameters=PARAMETERS).functions.values()
-    components = [f"HTTP API :{stack.api.rsplit(':', 1)[1]}", "SQS (moto)"]
+    components = [f"HTTP API :{stack.api.rsplit(':', 1)[1]}", f"FL ingress :{ingress_port}", "SQS (moto)"]
     components += [f"worker {spec.logical_id}" for spec in functions]  # every one ran: --warm
     components += [f"poller {source.queue}" for spec in functions for source in spec.sqs_sources]
     components += [f"schedule {spec.logical_id}" for spec in functions if spec.schedules]

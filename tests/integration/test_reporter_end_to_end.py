@@ -76,6 +76,7 @@ def stack(
     lines: list[str] = []
     dev = DevStack(
         http_port=free_port(),
+        ingress_port=free_port(),
         database_url=database_url,
         endpoint_url=localstack_endpoint,
         queue_prefix=f"rep-{os.getpid()}-{secrets.token_hex(3)}-",

@@ -40,6 +40,8 @@ SAMPLE_PARAMETERS: dict[str, Any] = {
     "CognitoUserPoolArn": POOL_ARN,
     "CorsAllowOrigin": "https://flip.example.nhs.uk",
     "FlServerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/flip-fl-server",
+    # The FL ingress is PRIVATE by default: the FL servers' execute-api VPC endpoint.
+    "FlIngressVpcEndpointIds": "vpce-0123456789abcdef0",
 }
 #: The AWS managed policies SAM attaches to the roles it generates.
 SAM_MANAGED_POLICIES = (

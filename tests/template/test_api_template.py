@@ -46,7 +46,7 @@ def api_routes() -> dict[tuple[str, str], str]:
     routes = {}
     for properties in functions().values():
         for event in properties.get("Events", {}).values():
-            if event["Type"] == "Api":
+            if event["Type"] == "Api" and event["Properties"]["RestApiId"] != {"Ref": "FlIngressApi"}:
                 assert event["Properties"]["RestApiId"] == {"Ref": "FlipApi"}
                 key = (event["Properties"]["Path"], event["Properties"]["Method"].lower())
                 assert key not in routes, f"{key} is served twice"
@@ -98,6 +98,8 @@ def test_api_functions_may_read_only_the_runtime_database_secret(transformed: di
     for name in functions():
         if not any(e["Type"] == "Api" for e in functions()[name].get("Events", {}).values()):
             continue
+        if name == "FlIngressFunction":  # the FL ingress: tests/template/test_fl_ingress_template.py
+            continue
         role = resources[f"{name}Role"]["Properties"]
         statements = [s for policy in role_policies(role) for s in policy["PolicyDocument"]["Statement"]]
         assert [s["Action"] for s in statements] == [["secretsmanager:GetSecretValue"]], name
@@ -140,3 +142,40 @@ def test_cognitos_401_has_the_error_shape_of_openapi_json(transformed: dict[str,
     assert rendered == {"statusCode": 401, "message": "Unauthorized"}
     documented = json.loads((ROOT / "openapi.json").read_text())["components"]["schemas"]["ErrorBody"]
     assert set(documented["required"]) <= set(rendered)
+
+
+FLIP_API_URL = "https://flip-api.internal.example/api"
+
+
+def test_with_flip_api_url_every_other_route_goes_to_flip_api_untouched() -> None:
+    """Issue 24: one base URL for the web app. A greedy ANY proxy (ranked by API Gateway after every
+    literal and {param} route) with an HTTP proxy integration: method, path, query, headers and body
+    pass through, and flip-api's status and body come back; 29 s, API Gateway's most."""
+    api = sam.transformed(FlipApiUrl=FLIP_API_URL)["Resources"]["FlipApi"]["Properties"]
+    paths = sam.resolved(api["Body"]["paths"], FlipApiUrl=FLIP_API_URL)
+    proxy = paths["/{proxy+}"]
+    assert set(proxy) == {"x-amazon-apigateway-any-method", "options"}
+    method = proxy["x-amazon-apigateway-any-method"]
+    integration = method["x-amazon-apigateway-integration"]
+    assert integration["type"] == "http_proxy"
+    assert integration["httpMethod"] == "ANY"
+    assert integration["uri"] == f"{FLIP_API_URL}/{{proxy}}"
+    assert integration["requestParameters"] == {"integration.request.path.proxy": "method.request.path.proxy"}
+    assert integration["timeoutInMillis"] == 29000
+    assert {"name": "proxy", "in": "path", "required": True, "type": "string"} in method["parameters"]
+    # The web app's token guards the proxy as it guards the model routes; flip-api checks it again.
+    assert method["security"] == [{"CognitoAuthorizer": ACCESS_TOKEN_SCOPES}]
+    for path, verb in SPEC_ROUTES:  # the model routes keep their functions
+        assert "lambda:path" in json.dumps(paths[path][verb]["x-amazon-apigateway-integration"]["uri"])
+
+
+def test_without_flip_api_url_there_is_no_proxy() -> None:
+    api = sam.transformed()["Resources"]["FlipApi"]["Properties"]
+    paths = sam.resolved(api["Body"]["paths"])
+    assert paths["/{proxy+}"] == "AWS::NoValue"  # CloudFormation drops the key
+    assert set(paths) >= {path for path, _ in SPEC_ROUTES}
+
+
+def test_the_api_id_is_an_output_for_redeploying_after_a_flip_api_url_change() -> None:
+    """SAM redeploys only when the definition changes as written; FlipApiUrl is a parameter inside it."""
+    assert load_template()["Outputs"]["ApiId"]["Value"] == {"Ref": "FlipApi"}

@@ -19,8 +19,12 @@ PARAMETERS = SOURCE["Parameters"]
 FUNCTIONS = {
     n: r["Properties"] for n, r in SOURCE["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
 }
+#: The FL ingress (FLIP's internal routes, SPEC §10): an API of its own, with its own reservation.
+INGRESS = "FlIngressFunction"
 API_FUNCTIONS = sorted(
-    n for n, p in FUNCTIONS.items() if any(e["Type"] == "Api" for e in p.get("Events", {}).values())
+    n
+    for n, p in FUNCTIONS.items()
+    if n != INGRESS and any(e["Type"] == "Api" for e in p.get("Events", {}).values())
 )
 FL_CONSUMERS = sorted(
     n for n, p in FUNCTIONS.items() if any(e["Type"] == "SQS" for e in p.get("Events", {}).values())
@@ -57,6 +61,7 @@ def test_every_function_has_a_bounded_concurrency() -> None:
         **dict.fromkeys(API_FUNCTIONS, 3),
         **dict.fromkeys(FL_CONSUMERS, 5),
         **dict.fromkeys(SINGLETONS, 1),
+        INGRESS: 3,
     }
     assert set(expected) == set(FUNCTIONS), "a function without a bound in the connection budget"
     reserved = {name: sam.resolved(p["ReservedConcurrentExecutions"]) for name, p in functions().items()}
@@ -94,6 +99,7 @@ def test_the_readme_budget_adds_up_to_the_template_defaults() -> None:
         len(API_FUNCTIONS) * defaults["ApiReservedConcurrency"]
         + len(FL_CONSUMERS) * defaults["FlMaximumConcurrency"]
         + len(SINGLETONS)
+        + defaults["FlIngressReservedConcurrency"]
     )
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Connection budget", 1)[1].split("\n## ", 1)[0]
@@ -111,11 +117,17 @@ def test_the_default_stage_throttling_stays_under_the_default_reservation() -> N
     defaults = {name: int(spec["Default"]) for name, spec in PARAMETERS.items() if spec["Type"] == "Number"}
     in_flight = defaults["ApiThrottlingRateLimit"] * 0.1 + defaults["ApiThrottlingBurstLimit"]
     assert in_flight <= defaults["ApiReservedConcurrency"]
+    ingress = defaults["FlIngressThrottlingRateLimit"] * 0.1 + defaults["FlIngressThrottlingBurstLimit"]
+    assert ingress <= defaults["FlIngressReservedConcurrency"]
 
 
 def test_the_stage_throttles_each_method_and_answers_429_in_the_apis_error_shape() -> None:
     api = sam.transformed()["Resources"]
-    [stage] = [r["Properties"] for r in api.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    [stage] = [
+        r["Properties"]
+        for r in api.values()
+        if r["Type"] == "AWS::ApiGateway::Stage" and r["Properties"]["RestApiId"] == {"Ref": "FlipApi"}
+    ]
     assert stage["MethodSettings"] == [
         {
             "ResourcePath": "/*",
@@ -229,7 +241,7 @@ def test_the_rule_refuses_a_proxy_without_exactly_one_database(
     options: dict[str, str], accepted: bool
 ) -> None:
     """CloudFormation checks the template's Rules before it changes anything; evaluated here the same way."""
-    [rule] = sam.transformed()["Rules"].values()
+    rule = sam.transformed()["Rules"]["RdsProxyHasOneDatabase"]
     values = sam.parameters(**options)
     applies = evaluate_conditions({"applies": rule["RuleCondition"]}, values)["applies"]
     results = evaluate_conditions({str(i): a["Assert"] for i, a in enumerate(rule["Assertions"])}, values)
@@ -271,7 +283,8 @@ def test_every_invoker_calls_the_live_alias_of_a_published_version() -> None:
     paths = resources["FlipApi"]["Properties"]["Body"]["paths"]
     uris = [
         op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-        for ops in paths.values()
+        for path, ops in paths.items()
+        if path != "/{proxy+}"  # FlipApiUrl's proxy to flip-api (HTTP), no function
         for m, op in ops.items()
         if m != "options"
     ]
@@ -307,7 +320,14 @@ def parameters_read(value: Any, conditions: dict[str, Any]) -> set[str]:
 #: spelling out SubnetIds and SecurityGroupIds takes an Fn::Join over a List parameter, which
 #: LocalStack's CloudFormation cannot evaluate (its stacks then cannot even be deleted); README,
 #: "SnapStart", says how to publish after a network-only change.
-UNVERSIONED = {"Stage", "ApiReservedConcurrency", "FlMaximumConcurrency", "SubnetIds", "SecurityGroupIds"}
+UNVERSIONED = {
+    "Stage",
+    "ApiReservedConcurrency",
+    "FlMaximumConcurrency",
+    "FlIngressReservedConcurrency",
+    "SubnetIds",
+    "SecurityGroupIds",
+}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

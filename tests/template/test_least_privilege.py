@@ -81,6 +81,10 @@ def test_only_the_migrate_function_reads_the_owners_secret(function: str) -> Non
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_sqs_rights_are_an_sqs_consumers_and_scoped_to_its_queue_and_dlq(function: str) -> None:
     sqs = {(action, resource) for action, resource in grants(function) if action.startswith("sqs:")}
+    if function == "FlIngressFunction":  # it sends to the three FL queues, and does nothing else with SQS
+        queues = {PHYSICAL[queue]["Arn"] for queue in ("FlLogsQueue", "FlMetricsQueue", "FlStatusQueue")}
+        assert sqs == {("sqs:SendMessage", queue) for queue in queues}
+        return
     if function not in CONSUMERS:
         assert sqs == set()
         return

@@ -44,6 +44,7 @@ def policies_and_roles(
         consumer=resources[consumer.role]["Arn"],
         other_consumer=resources[other.role]["Arn"],
         redrive=options.get("RedriveRoleArn"),
+        ingress=resources["FlIngressFunctionRole"]["Arn"],
     )
     queue = sam.resolved(queue_policy(template, consumer.queue), resources, **options)
     dead_letter_queue = sam.resolved(queue_policy(template, consumer.dead_letter_queue), resources, **options)

@@ -89,9 +89,65 @@ def test_any_other_event_shows_round_and_name() -> None:
     assert render_log(None, "CUSTOM_THING", 5, None) == "Round 5 · CUSTOM_THING"
 
 
-def test_a_round_less_event_shows_its_name() -> None:
-    details = {"attempt": 1, "max_attempts": 5, "final": False, "requested": {"gpus": 1}}
-    assert render_log(None, "JOB_WAITING_FOR_RESOURCES", None, details) == "JOB_WAITING_FOR_RESOURCES"
+#: What NVFLARE's scheduler asks a site for, as flip-utils' reporter relays it (flip-utils
+#: tests/unit/nvflare/components/test_job_scheduling_reporter.py, ``GPU_REQ``, commit 4890abff).
+GPU_REQ = {"num_of_gpus": 1, "mem_per_gpu_in_GiB": 16}
+
+
+def test_waiting_for_resources_says_which_try_and_what_the_site_lacks() -> None:
+    """Mirrors flip-utils' ``test_a_refused_attempt_tells_the_hub_who_fell_short_and_which_try_it_was``:
+    round-less, ``{attempt, max_attempts, final, requested}``; the trust is shown beside the row."""
+    details = {"attempt": 2, "max_attempts": 10, "final": False, "requested": GPU_REQ}
+    assert (
+        render_log(None, "JOB_WAITING_FOR_RESOURCES", None, details)
+        == "Waiting for resources · attempt 2 of 10 · needs 1 GPU, 16 GiB per GPU"
+    )
+
+
+def test_the_last_refused_try_says_the_job_was_not_scheduled() -> None:
+    """Mirrors flip-utils' ``test_the_last_attempt_the_scheduler_will_make_fails_the_model``
+    (``final`` true, attempt == max_attempts, ``success`` false)."""
+    details = {
+        "attempt": 5,
+        "max_attempts": 5,
+        "final": True,
+        "requested": {"num_of_gpus": 2, "mem_per_gpu_in_GiB": 16},
+    }
+    assert (
+        render_log(None, "JOB_WAITING_FOR_RESOURCES", None, details)
+        == "Not scheduled · no resources · attempt 5 of 5 · needs 2 GPUs, 16 GiB per GPU"
+    )
+
+
+@pytest.mark.parametrize(
+    ("details", "text"),
+    [
+        (None, "Waiting for resources"),
+        ({}, "Waiting for resources"),
+        ({"attempt": 3}, "Waiting for resources · attempt 3"),
+        ({"attempt": 3, "max_attempts": 2}, "Waiting for resources · attempt 3"),
+        ({"attempt": True, "max_attempts": 10, "final": "yes"}, "Waiting for resources"),
+        ({"attempt": 10**400, "requested": "1 GPU"}, "Waiting for resources"),
+        (
+            {"attempt": 1, "max_attempts": 10, "requested": {"num_of_gpus": 0}},
+            "Waiting for resources · attempt 1 of 10 · needs 0 GPUs",
+        ),
+        ({"requested": {"gpus": 1, "mem_per_gpu_in_GiB": 8}}, "Waiting for resources · needs 8 GiB per GPU"),
+    ],
+)
+def test_an_odd_waiting_row_still_renders_what_it_can(details: object, text: str) -> None:
+    assert render_log(None, "JOB_WAITING_FOR_RESOURCES", None, details) == text  # type: ignore[arg-type]
+
+
+def test_waiting_for_resources_ignores_a_round_it_does_not_have() -> None:
+    assert (
+        render_log(None, "JOB_WAITING_FOR_RESOURCES", 3, {"attempt": 1})
+        == "Waiting for resources · attempt 1"
+    )
+
+
+def test_another_round_less_event_shows_its_name() -> None:
+    assert render_log(None, "SITE_PAUSED", None, {"attempt": 1}) == "SITE_PAUSED"
 
 
 def test_queue_position() -> None:
@@ -154,6 +210,12 @@ def test_every_typed_event_renders_whatever_its_round_and_details_hold(
         assert text == ""
     elif event_type == "QUEUE_POSITION":
         assert text == "Model Queued" or re.fullmatch(r"Model Queued \(\d+\)", text)
+    elif event_type == "JOB_WAITING_FOR_RESOURCES":
+        assert re.fullmatch(
+            r"(Waiting for resources|Not scheduled · no resources)( · attempt \d+( of \d+)?)?"
+            r"( · needs (\d+ GPUs?(, \d+ GiB per GPU)?|\d+ GiB per GPU))?",
+            text,
+        )
     elif not shown:
         assert text == event_type  # round-less: the event's name
     elif event_type == "CLIENT_RESULT_RECEIVED":

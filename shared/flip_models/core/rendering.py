@@ -52,6 +52,36 @@ def _size(value: object) -> float | None:
     return size if 0 <= size < float("inf") else None  # NaN fails both comparisons
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _render_waiting_for_resources(info: Mapping[str, Any]) -> str:
+    """NVFLARE's scheduler could not place the job on a site (FLIP#1390, flip-utils'
+    ``JobSchedulingReporter``): one row per site that fell short, round-less, with
+    ``{attempt, max_attempts, final, requested}``; ``requested`` holds NVFLARE's resource keys
+    (``num_of_gpus``, ``mem_per_gpu_in_GiB``). FLIP's hub has no wording for it (it would show
+    "Round None · JOB_WAITING_FOR_RESOURCES"); the UI shows the site's trust beside the row.
+    Each part is shown only when its value can be, so an odd row still renders its first words.
+    """
+    parts = ["Not scheduled · no resources" if info.get("final") is True else "Waiting for resources"]
+    attempt, max_attempts = info.get("attempt"), info.get("max_attempts")
+    if _is_shown_int(attempt) and attempt >= 1:
+        shown_max = _is_shown_int(max_attempts) and max_attempts >= attempt
+        parts.append(f"attempt {attempt} of {max_attempts}" if shown_max else f"attempt {attempt}")
+    requested = info.get("requested")
+    if isinstance(requested, Mapping):
+        asked = []
+        gpus, memory = requested.get("num_of_gpus"), requested.get("mem_per_gpu_in_GiB")
+        if _is_shown_int(gpus) and gpus >= 0:
+            asked.append(_plural(gpus, "GPU"))
+        if _is_shown_int(memory) and memory > 0:
+            asked.append(f"{memory} GiB per GPU")
+        if asked:
+            parts.append("needs " + ", ".join(asked))
+    return " · ".join(parts)
+
+
 def render_log(
     log: str | None,
     event_type: str | None = None,
@@ -61,7 +91,9 @@ def render_log(
     """The text a person reads for one log row; never raises, whatever ``details`` holds.
 
     Free text is returned verbatim; a typed event is rendered from its round and details; a row with
-    neither renders as an empty string. A round that cannot be shown renders as a round-less event.
+    neither renders as an empty string. A round that cannot be shown renders as a round-less event
+    (its name), except the two events that are round-less by design (queue position, waiting for
+    resources), which have their own wording.
     """
     if log is not None:
         return log
@@ -73,6 +105,8 @@ def render_log(
     if event_type == FLLogEvent.QUEUE_POSITION:
         position = info.get("position")
         return f"Model Queued ({position})" if _is_shown_int(position) and position >= 1 else "Model Queued"
+    if event_type == FLLogEvent.JOB_WAITING_FOR_RESOURCES:
+        return _render_waiting_for_resources(info)
     if prefix is None:
         return event_type
     if event_type == FLLogEvent.ROUND_STARTED:

@@ -24,17 +24,27 @@ keep (or pins the connection for): there the same statement goes unnamed, with t
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pg8000.dbapi
-from sqlalchemy import Table, TextClause, exc, text
+from sqlalchemy import Table, TextClause, exc, select, text
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection
 
 from flip_models.store.db import NAMED_STATEMENTS
-from flip_models.store.tables import FLLogMessage, FLLogs, FLMetricMessage, FLMetrics
+from flip_models.store.tables import (
+    FLKitSlot,
+    FLLogMessage,
+    FLLogs,
+    FLMetricMessage,
+    FLMetrics,
+    Model,
+    ModelTrustIntersect,
+    Trust,
+)
 from flip_models.store.tables.base import UtcDateTime
 
 _POSTGRESQL = PGDialect()  # type: ignore[no-untyped-call]
@@ -217,3 +227,37 @@ METRIC_ROWS = BatchInsert(
     ("global_round", "label", "result", "x_label", "x_value", "timestamp"),
     hub_rows=False,
 )
+
+
+@dataclass(frozen=True)
+class ModelAndClient:
+    """What the FL ingress checks before it enqueues (read-only, SPEC §10): the model, and for a
+    named FL client the trust its slot is assigned to and whether that trust is on the model."""
+
+    model_found: bool
+    trust_name: str | None = None  #: None: the name is no slot assigned to a trust
+    trust_in_model: bool = False
+
+
+def find_model_and_client(
+    model_id: uuid.UUID, fl_client_name: str | None, connection: Connection
+) -> ModelAndClient:
+    """The model and the FL client's attribution, in one read (the same rules as the batch statement:
+    ``fl_kit_slot.slot_name`` → ``assigned_to_trust_id`` → ``model_trust_intersect``)."""
+    model = select(Model.id).where(Model.id == model_id).exists()
+    if fl_client_name is None:
+        return ModelAndClient(model_found=bool(connection.scalar(select(model))))
+    slot = (
+        select(FLKitSlot.assigned_to_trust_id)
+        .where(FLKitSlot.slot_name == fl_client_name, FLKitSlot.assigned_to_trust_id.is_not(None))
+        .scalar_subquery()
+    )
+    name = select(Trust.name).where(Trust.id == slot).scalar_subquery()
+    in_model = (
+        select(ModelTrustIntersect.id)
+        .where(ModelTrustIntersect.model_id == model_id, ModelTrustIntersect.trust_id == slot)
+        .exists()
+    )
+    row = connection.execute(select(model, name, in_model)).one()
+    found, name, trust_in_model = row
+    return ModelAndClient(model_found=bool(found), trust_name=name, trust_in_model=bool(trust_in_model))

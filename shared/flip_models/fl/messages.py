@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import uuid
 from typing import Annotated, Any, Final
 
@@ -45,6 +46,7 @@ MAX_EVENT_ID_LENGTH: Final = 512
 #: A free-text ``log`` longer than this is stored cut, with :data:`LOG_CUT_SUFFIX` (SPEC §5).
 MAX_LOG_CHARACTERS: Final = 32_768
 LOG_CUT_SUFFIX: Final = " … [cut: {rest} more characters]"
+_CUT_TAIL: Final = re.compile(r" … \[cut: [1-9][0-9]* more characters\]")
 
 
 def _rule(field: str, message: str) -> PydanticCustomError:
@@ -96,8 +98,12 @@ class FLLogMessage(_Message):
         """A text over :data:`MAX_LOG_CHARACTERS` is cut, never refused: a client's traceback must
         still reach the user, and a row must stay small. Cut here, so that the stored row and the
         message's digest describe the same text."""
-        if value is None or len(value) <= MAX_LOG_CHARACTERS:
-            return value
+        if (
+            value is None
+            or len(value) <= MAX_LOG_CHARACTERS
+            or _CUT_TAIL.fullmatch(value[MAX_LOG_CHARACTERS:])
+        ):
+            return value  # short, or cut already (the FL ingress sends validated messages on)
         rest = len(value) - MAX_LOG_CHARACTERS
         return value[:MAX_LOG_CHARACTERS] + LOG_CUT_SUFFIX.format(rest=rest)
 

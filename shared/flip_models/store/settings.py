@@ -53,6 +53,22 @@ class Settings(BaseModel):
     job_types_parameter: str | None = None
     #: How long a container keeps the parameter's value before asking SSM again (Powertools' cache).
     job_types_max_age_seconds: Annotated[int, Field(ge=0)] = 300
+    # --- The FL ingress (SPEC §10): FLIP's internal HTTP routes into the FL queues ---
+    #: The queues the ingress sends to (the template's FL queues).
+    fl_logs_queue_url: str | None = None
+    fl_metrics_queue_url: str | None = None
+    fl_status_queue_url: str | None = None
+    #: A Secrets Manager secret holding the SHA-256 (hex) of the FL servers' ``X-Internal-Service-Key``:
+    #: the hash as plain text, or JSON with ``internal_service_key_hash`` (FLIP's secret can be reused)
+    #: and, during a rotation, ``internal_service_key_hash_previous``. Never the key itself.
+    internal_service_key_secret_arn: str | None = None
+    #: Without a secret (the local stack, tests): the hash(es) themselves, comma-separated, as FLIP's
+    #: development setting ``INTERNAL_SERVICE_KEY_HASH``.
+    internal_service_key_hash: str | None = None
+    #: How long a container keeps the secret's value before asking Secrets Manager again.
+    internal_service_key_max_age_seconds: Annotated[int, Field(ge=0)] = 300
+    #: How long the ingress keeps a found model and a client attributed to it (no is never kept).
+    ingress_cache_seconds: Annotated[float, Field(ge=0)] = 30.0
 
     @field_validator("db_ssl", "db_behind_pooler", mode="before")
     @classmethod
@@ -68,6 +84,11 @@ class Settings(BaseModel):
         "db_ssl_root_cert",
         "dead_letter_queue_url",
         "job_types_parameter",
+        "fl_logs_queue_url",
+        "fl_metrics_queue_url",
+        "fl_status_queue_url",
+        "internal_service_key_secret_arn",
+        "internal_service_key_hash",
     )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
