@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # LocalStack without Docker, for the SQS integration tests (SPEC §7) and the template's deploy test:
-#   scripts/localstack.sh install   localstack-core into .localstack/venv (Python 3.13), with our
+#   scripts/localstack.sh install   localstack-core into .localstack/venv (Python 3.13) from
+#                                   requirements/localstack.txt (hashes, `make lock`), with our
 #                                   plugins (scripts/localstack_plugins), if missing or stale
 #   scripts/localstack.sh start     install, start in the background (pid + log under .localstack/), wait
 #   scripts/localstack.sh stop      stop the LocalStack this script started (by its pid file)
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VERSION=2026.3.0
+LOCK=requirements/localstack.txt  # localstack-core 2026.3.0 and what it needs (requirements/localstack.in)
 DIR=.localstack
 VENV=$DIR/venv
 PIDFILE=$DIR/localstack.pid
@@ -32,11 +33,13 @@ python313() {
   fi
 }
 
+# Installed from the lock as it is now (its digest, written after a complete install), and whole.
 localstack_installed() {
-  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "
-import importlib.metadata as m, sys, rolo, moto
+  [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/installed-lock" 2>/dev/null)" = "$(sha256sum <"$LOCK")" ] &&
+    "$VENV/bin/python" -c "
+import rolo, moto, localstack
 from OpenSSL.crypto import X509
-sys.exit(m.version('localstack-core') != '$VERSION' or not hasattr(X509, 'add_extensions'))" 2>/dev/null
+assert hasattr(X509, 'add_extensions')" 2>/dev/null
 }
 
 # Our plugins installed are the repository's (same source, byte for byte).
@@ -48,21 +51,19 @@ sys.exit(not filecmp.cmp(p.__file__, '$PLUGINS/flip_localstack_plugins.py', shal
 
 install() {
   if ! localstack_installed; then
-    echo "== installing localstack-core $VERSION into $VENV"
+    ensure_uv
+    echo "== installing LocalStack into $VENV from $LOCK"
     mkdir -p "$DIR"
-    "$(python313)" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-    # cbor2 5.7 breaks this LocalStack release; service_identity is needed by its TLS stack; its
-    # self-signed gateway certificate needs X509.add_extensions, which newer pyOpenSSL removed.
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-      "localstack-core[runtime]==$VERSION" "cbor2<5.7" service_identity "pyopenssl<24.3"
+    [ -x "$VENV/bin/python" ] || "$UV" venv --quiet --python "$(python313)" "$VENV"
+    "$UV" pip sync --quiet --require-hashes --python "$VENV/bin/python" "$LOCK"
+    sha256sum <"$LOCK" >"$VENV/installed-lock"
   fi
   if ! plugins_installed; then
     echo "== installing our LocalStack plugins ($PLUGINS) into $VENV"
     local build
     build=$(mktemp -d)
     cp -R "$PLUGINS/." "$build/" # built outside the repository: no build/ or egg-info here
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$build"
+    "$UV" pip install --quiet --no-deps --reinstall --python "$VENV/bin/python" "$build"
     rm -rf "$build"
   fi
 }

@@ -1,12 +1,15 @@
 """``flip-models dev`` as a subprocess, for the suites that drive the local stack end to end.
 
 Started on free ports with its output in a file, ready once ``/_health`` answers and its state file
-(the queues, for ``flip-models send``) is written; stopped with SIGTERM, as Ctrl-C would.
+(the queues, for ``flip-models send``) is written; stopped with SIGTERM. It runs in a process group
+of its own, as a terminal's foreground job does: :meth:`RunningStack.interrupt` is a Ctrl-C (SIGINT
+to the whole group, the stack's worker processes included).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -44,6 +47,11 @@ class RunningStack:
     def output(self) -> str:
         return self.log_file.read_text(errors="replace")
 
+    def interrupt(self, timeout: float = 60) -> int:
+        """Ctrl-C in the stack's terminal: SIGINT to its process group; its exit code."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.output().splitlines()[-lines:])
 
@@ -71,7 +79,13 @@ def running_dev_stack(
     ]
     with log_file.open("w") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
     stack = RunningStack(
         process, f"http://127.0.0.1:{http_port}", workdir / "stack.json", environment, log_file
@@ -80,7 +94,8 @@ def running_dev_stack(
         _wait_ready(stack, timeout)
         yield stack
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -269,9 +270,24 @@ def make_server(
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
+    server.log = log
     server.daemon_threads = True
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    """A client that hangs up before its answer is one line, not socketserver's traceback."""
+
+    log: Callable[[str], None] = print
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # BrokenPipeError, ConnectionResetError…
+            host, port = client_address[:2]
+            self.log(f"client {host}:{port} hung up before its answer ({type(error).__name__})")
+            return
+        super().handle_error(request, client_address)
 
 
 def request_fate(status: int, headers: Mapping[str, str], content: bytes) -> str:

@@ -75,6 +75,8 @@ def _dev(args: argparse.Namespace) -> int:
         seed=not args.no_seed,
         queue_prefix=args.queue_prefix,
         schedule_every=args.sweep_every,
+        reset=args.reset,
+        warm=args.warm,
         flip_api_url=args.flip_api_url,
         ingress_port=args.ingress_port,
     )
@@ -152,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--sqs-port", type=int, default=9324, help="port of moto's SQS server (default 9324)")
     dev.add_argument("--no-seed", action="store_true", help="do not insert the demo data")
+    dev.add_argument(
+        "--reset",
+        action="store_true",
+        help="start from fresh demo data: remove the tables first (only a database the service created)",
+    )
+    dev.add_argument(
+        "--warm",
+        action="store_true",
+        help="start every function's worker up front (no 2-8 s wait on a function's first request)",
+    )
     dev.add_argument("--queue-prefix", default="", help="prefix of the queue names (share one LocalStack)")
     dev.add_argument(
         "--sweep-every",

@@ -3,15 +3,20 @@
 Each worker is a fresh interpreter with the function's own environment and ``CodeUri`` on its path
 (so handlers keep their per-container caches apart, as in Lambda), serving one invocation at a time.
 An invocation that outlives the function's timeout kills the worker, like a Lambda timeout.
+
+Workers ignore SIGINT: a Ctrl-C in the terminal reaches the whole process group, and it is the
+parent's to stop them (:meth:`FunctionWorker.stop`), so none of them prints a ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -101,6 +106,58 @@ def _capture_outcomes(service: str) -> _OutcomeCapture:
     return capture
 
 
+#: Keys of a Powertools log line that say nothing a local reader needs (the worker's line names the
+#: function; the time is the line's own).
+_CONTEXT_KEYS = frozenset(
+    {
+        "level",
+        "location",
+        "message",
+        "timestamp",
+        "service",
+        "cold_start",
+        "function_name",
+        "function_memory_size",
+        "function_arn",
+        "function_request_id",
+        "xray_trace_id",
+        "sampling_rate",
+    }
+)
+
+
+class _ReadableLines:
+    """The stream of the function's Powertools logger in a worker: each JSON line it writes (as
+    CloudWatch wants them) becomes one readable line of the local stack's output, with every key;
+    anything else is passed through unchanged."""
+
+    def __init__(self, function: str, stream: Any) -> None:
+        self.function, self.stream = function, stream
+
+    def write(self, text: str) -> int:
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            return int(self.stream.write(text))
+        if not isinstance(entry, dict) or "message" not in entry:
+            return int(self.stream.write(text))
+        at = str(entry.get("timestamp", ""))[11:19] or time.strftime("%H:%M:%S")
+        extra = ", ".join(f"{key}={value}" for key, value in entry.items() if key not in _CONTEXT_KEYS)
+        line = f"{at}   {self.function} {entry.get('level', '')}: {entry['message']}"
+        return int(self.stream.write(f"{line} ({extra})\n" if extra else f"{line}\n"))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _readable_logs(service: str, function: str) -> None:
+    """Point the function's Powertools log handlers at :class:`_ReadableLines` (the local stack's
+    output is read by people; the JSON lines are CloudWatch's form)."""
+    for handler in logging.getLogger(service).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(_ReadableLines(function, handler.stream))
+
+
 def _serve(
     code_uri: str,
     handler: str,
@@ -109,6 +166,8 @@ def _serve(
     timeout: int,
     connection: Connection,
 ) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the worker (module docstring)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by _start; now ignored
     os.environ.clear()
     os.environ.update(environment)
     sys.path.insert(0, code_uri)
@@ -118,7 +177,10 @@ def _serve(
     except Exception:
         connection.send(("init_error", traceback.format_exc()))
         return
-    capture = _capture_outcomes(environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+    service = environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+    if environment.get("FLIP_LOCAL_READABLE_LOGS") == "true":
+        _readable_logs(service, name)
+    capture = _capture_outcomes(service)
     connection.send(("ready", None))
     while True:
         try:
@@ -150,6 +212,17 @@ class FunctionWorker:
         self._process: Any = None
         self._connection: Connection | None = None
 
+    @property
+    def started(self) -> bool:
+        """Whether the worker process runs (a function is started on its first event)."""
+        return self._process is not None and self._process.is_alive()
+
+    def warm(self) -> None:
+        """Start the worker now rather than on the first event (``flip-models dev --warm``)."""
+        with self._lock:
+            if not self.started:
+                self._start()
+
     def _start(self) -> Connection:
         parent, child = _SPAWN.Pipe()
         self._process = _SPAWN.Process(
@@ -158,7 +231,13 @@ class FunctionWorker:
             name=f"lambda:{self.name}",
             daemon=True,
         )
-        self._process.start()
+        # The child inherits the starting thread's signal mask: with SIGINT blocked from its first
+        # instruction, a Ctrl-C while it imports cannot interrupt it either (_serve then ignores it).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         if not parent.poll(60):
             self.stop()
             raise InvocationError(f"{self.name}: the function did not start within 60 s")
@@ -192,11 +271,15 @@ class FunctionWorker:
                 raise InvocationError(f"{self.name}: {result['errorType']}: {result['errorMessage']}")
             return result, outcomes
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop the worker process; whether one was running."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
         process, self._process = self._process, None
         if process is not None and process.pid is not None:  # started
+            running = bool(process.is_alive())
             process.terminate()
             process.join(5)
+            return running
+        return False

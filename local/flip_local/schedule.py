@@ -73,7 +73,10 @@ class Schedule(threading.Thread):
         return result
 
     def stop(self) -> None:
+        """Stop firing; wait for a firing in progress to finish."""
         self._stop_event.set()
+        if self.is_alive() and self is not threading.current_thread():
+            self.join(10)  # then the worker is stopped all the same
 
 
 def _did_something(result: Any) -> bool:

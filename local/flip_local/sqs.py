@@ -244,7 +244,10 @@ class Poller(threading.Thread):
             raise
 
     def stop(self) -> None:
+        """Stop polling; wait for the batch in hand (its long poll is one second) to settle."""
         self._stop_event.set()
+        if self.is_alive() and self is not threading.current_thread():
+            self.join(10)  # then the worker is stopped all the same
 
 
 def send_bodies(client: Any, queue: LocalQueue, bodies: list[str]) -> int:

@@ -91,11 +91,15 @@ class DevStack:
     database_url: str | None = None
     endpoint_url: str | None = None
     seed: bool = True
+    reset: bool = False  # start from fresh demo data (a database the service created only)
+    warm: bool = False  # start every function's worker up front, not on its first event
     queue_prefix: str = ""
     schedule_every: float = EVERY_SECONDS  # 0: scheduled functions never fire
     flip_api_url: str | None = None  # the template's FlipApiUrl: other routes go there
     log: Callable[[str], None] = log
-    _stops: list[Callable[[], None]] = field(default_factory=list)
+    #: What :meth:`stop` stops, last started first: a component's name and its stop (which may
+    #: return False: nothing was running, e.g. a function never invoked).
+    _stops: list[tuple[str, Callable[[], bool | None]]] = field(default_factory=list)
     queues: dict[str, LocalQueue] = field(default_factory=dict)
 
     def start(self) -> dict[str, Any]:
@@ -107,6 +111,8 @@ class DevStack:
         self.queues = create_queues(client, template, name_prefix=self.queue_prefix)
         self.log(f"queues ready on {endpoint}: {', '.join(q.name for q in self.queues.values())}")
         workers = self._workers(template, database_url, endpoint)
+        if self.warm:
+            self._warm(workers)
         self._start_pollers(template, client, workers)
         self._start_schedules(template, workers)
         if self.internal_service_key is None:
@@ -135,7 +141,7 @@ class DevStack:
             return self.database_url
         embedded = EmbeddedPostgres(STATE_DIR / "pgdata")
         url = embedded.start()
-        self._stops.append(embedded.stop)
+        self._stops.append(("PostgreSQL (embedded)", embedded.stop))
         self.log(f"embedded PostgreSQL ready (data in {embedded.data_dir})")
         return url
 
@@ -149,12 +155,45 @@ class DevStack:
 
         engine = build_engine(Settings(database_url=database_url))
         try:
+            if self.reset:
+                self._reset(engine)
             self.log(f"database at revision {upgrade(engine)}")
             if self.seed:
                 with session_scope(sessionmaker(bind=engine)) as session:
                     self.log(seed_demo(session).describe())
         finally:
             engine.dispose()
+
+    def _reset(self, engine: Any) -> None:
+        """Remove the service's objects and the schema it created, so the demo starts afresh: only on
+        a database the service created (the embedded one, an empty one it was pointed at), never on
+        one holding FLIP's own schema."""
+        from sqlalchemy import select
+
+        from flip_models.store.migrate import current_revision, remove
+        from flip_models.store.tables import ModelServiceInstall
+
+        if current_revision(engine) is None:
+            return
+        with engine.connect() as connection:
+            created = connection.scalar(select(ModelServiceInstall.flip_schema_created).limit(1))
+        if not created:
+            raise SystemExit(
+                "--reset refused: this database holds FLIP's own schema (the service did not create it); "
+                "reset only the embedded database or one the service created"
+            )
+        remove(engine)
+        self.log("reset: every table removed; fresh schema and demo data follow")
+
+    def _warm(self, workers: Mapping[str, FunctionWorker]) -> None:
+        """Start every worker now (``--warm``): the first request then takes no process start and
+        imports (2–8 s each otherwise, the first time a function runs)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda worker: worker.warm(), workers.values()))
+        self.log(f"warm: {len(workers)} function workers started in {time.perf_counter() - started:.1f} s")
 
     def _start_sqs(self) -> str:
         if self.endpoint_url:
@@ -167,7 +206,7 @@ class DevStack:
 
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.sqs_port, verbose=False)
         server.start()
-        self._stops.append(server.stop)
+        self._stops.append(("SQS (moto)", server.stop))
         return f"http://127.0.0.1:{self.sqs_port}"
 
     def _workers(self, template: Template, database_url: str, endpoint: str) -> dict[str, FunctionWorker]:
@@ -192,7 +231,7 @@ class DevStack:
             workers[spec.logical_id] = FunctionWorker(
                 spec.logical_id, spec.code_uri, spec.handler, {**base, **environment}, spec.timeout
             )
-            self._stops.append(workers[spec.logical_id].stop)
+            self._stops.append((f"worker {spec.logical_id}", workers[spec.logical_id].stop))
         return workers
 
     @staticmethod
@@ -209,6 +248,7 @@ class DevStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("FLIP_LOCAL_LOG_LEVEL", "WARNING"),
+            "FLIP_LOCAL_READABLE_LOGS": "true",  # one readable line per log entry (flip_local.runtime)
             "PYTHONPATH": str(ROOT / "shared"),
         }
 
@@ -219,7 +259,7 @@ class DevStack:
                     client, self.queues[source.queue], source.batch_size, workers[spec.logical_id], self.log
                 )
                 poller.start()
-                self._stops.append(poller.stop)
+                self._stops.append((f"poller {source.queue}", poller.stop))
 
     def _start_schedules(self, template: Template, workers: Mapping[str, FunctionWorker]) -> None:
         for spec in template.functions.values():
@@ -229,7 +269,7 @@ class DevStack:
                     continue
                 schedule = Schedule(spec, source, workers[spec.logical_id], self.schedule_every, self.log)
                 schedule.start()
-                self._stops.append(schedule.stop)
+                self._stops.append((f"schedule {spec.logical_id}", schedule.stop))
                 self.log(
                     f"schedule: {spec.logical_id} every {self.schedule_every:g} s "
                     f"({source.expression} in AWS)"
@@ -248,44 +288,62 @@ class DevStack:
         users_api = [b for b in bound if b.route.api != INGRESS_API]
         ingress = [b for b in bound if b.route.api == INGRESS_API]
         servers = [
-            make_server(
-                "127.0.0.1",
-                self.http_port,
-                users_api,
-                DEMO_USERS,
-                STAGE,
-                {
-                    "/_health": lambda: ("application/json", b'{"status":"ok"}'),
-                    **swagger_pages(ROOT / "openapi.json"),
-                },
-                self.log,
-                flip_api_url=self.flip_api_url,
+            (
+                f"HTTP API :{self.http_port}",
+                make_server(
+                    "127.0.0.1",
+                    self.http_port,
+                    users_api,
+                    DEMO_USERS,
+                    STAGE,
+                    {
+                        "/_health": lambda: ("application/json", b'{"status":"ok"}'),
+                        **swagger_pages(ROOT / "openapi.json"),
+                    },
+                    self.log,
+                    flip_api_url=self.flip_api_url,
+                ),
             ),
             # No dev identity: the function checks X-Internal-Service-Key itself, as in AWS.
-            make_server(
-                "127.0.0.1",
-                self.ingress_port,
-                ingress,
-                {},
-                STAGE,
-                {},
-                self.log,
-                identity=False,
-                label="ingress",
+            (
+                f"FL ingress :{self.ingress_port}",
+                make_server(
+                    "127.0.0.1",
+                    self.ingress_port,
+                    ingress,
+                    {},
+                    STAGE,
+                    {},
+                    self.log,
+                    identity=False,
+                    label="ingress",
+                ),
             ),
         ]
-        for number, server in enumerate(servers):
+        for number, (name, server) in enumerate(servers):
             threading.Thread(target=server.serve_forever, name=f"http-{number}", daemon=True).start()
-            self._stops.append(server.server_close)
-            self._stops.append(server.shutdown)
+            self._stops.append((name, _stopper(server)))
         return [f"{b.route.method} {b.route.path}" for b in users_api]
 
     def stop(self) -> None:
+        """Stop every component, last started first: one line each (a worker only if it ran)."""
         while self._stops:
+            name, stop = self._stops.pop()
             try:
-                self._stops.pop()()
+                if stop() is not False:
+                    self.log(f"stopped {name}")
             except Exception as error:  # keep stopping the rest
-                self.log(f"while stopping: {error}")
+                self.log(f"while stopping {name}: {error}")
+
+
+def _stopper(server: Any) -> Callable[[], None]:
+    """Stop an HTTP server: stop serving, then close its socket."""
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
 
 
 def run(
@@ -294,6 +352,8 @@ def run(
     seed: bool,
     queue_prefix: str = "",
     schedule_every: float = EVERY_SECONDS,
+    reset: bool = False,
+    warm: bool = False,
     ingress_port: int = 3001,
     flip_api_url: str | None = None,
 ) -> int:
@@ -306,6 +366,8 @@ def run(
         database_url=os.environ.get("DATABASE_URL") or None,
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         seed=seed,
+        reset=reset,
+        warm=warm,
         queue_prefix=queue_prefix,
         schedule_every=schedule_every,
         flip_api_url=flip_api_url,

@@ -30,7 +30,8 @@ from tests.reliability.conftest import DERANDOMIZE, add_odd_rows, record, reset_
 SCHEMA = schemathesis.openapi.from_path(ROOT / "openapi.json")
 OPERATIONS: list[APIOperation] = [result.ok() for result in SCHEMA.get_all_operations()]
 
-#: Generated requests per route, with an identity and without one (11 routes: 2,200 cases).
+#: Generated requests per route, with an identity and without one (× the template's routes: the
+#: figure README.md and docs/reliability.md give, checked by tests/unit/test_docs_figures.py).
 CASES_WITH_IDENTITY = 120
 CASES_WITHOUT_IDENTITY = 80
 

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 import pytest
-from cryptography import x509
 
 from flip_local.template import evaluate_conditions
 from tests.template import sam
+from tests.template.ca_bundle import certificates
 from tests.template.test_template import ROOT
 
 SOURCE = sam.source()
@@ -251,9 +251,7 @@ def test_the_rule_refuses_a_proxy_without_exactly_one_database(
 def test_the_layers_ca_bundle_trusts_rds_proxys_certificates() -> None:
     """RDS Proxy's certificates chain to the Amazon Root CAs, not to the RDS CAs: DB_SSL_ROOT_CERT (the
     layer's bundle) must hold both, or a function could not verify the proxy."""
-    bundle = (ROOT / "shared" / "certs" / "rds-ca-bundle.pem").read_text()
-    blocks = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", bundle, re.S)
-    subjects = {x509.load_pem_x509_certificate(block.encode()).subject.rfc4514_string() for block in blocks}
+    subjects = {certificate.subject for certificate in certificates()}
     assert {f"CN=Amazon Root CA {n},O=Amazon,C=US" for n in (1, 2, 3, 4)} <= subjects
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flip_models.core.transitions import update_model_status, update_model_status_by_user
 from flip_models.enums import JobStatus, ModelStatus, NetStatus
+from flip_models.errors import ConflictError
 from flip_models.fl import outcomes as fl_outcomes
 from flip_models.fl import statuses as fl_statuses
 from flip_models.fl.messages import FLStatusMessage
@@ -143,10 +144,17 @@ def test_fl_statuses_racing_stops_never_deadlock(
         barrier.wait()
         outcomes.extend(fl_statuses.apply_statuses([item]).values())
 
+    stops: list[str] = []
+
     def stop() -> None:
         barrier.wait()
-        with session_scope(session_factory) as worker_session:
-            update_model_status_by_user(model.id, S.STOPPED, user, worker_session)
+        try:
+            with session_scope(session_factory) as worker_session:
+                update_model_status_by_user(model.id, S.STOPPED, user, worker_session)
+        except ConflictError:  # the run had ended first (an FL ERROR or RESULTS_UPLOADED won): a 409
+            stops.append("refused")
+        else:
+            stops.append("answered")
 
     threads = [threading.Thread(target=report, args=(item,)) for item in items]
     threads += [threading.Thread(target=stop) for _ in items]
@@ -156,3 +164,4 @@ def test_fl_statuses_racing_stops_never_deadlock(
         thread.join(timeout=60)
 
     assert outcomes == [fl_outcomes.Applied()] * len(items)
+    assert len(stops) == len(items)  # every stop answered or refused as a person sees it; none failed

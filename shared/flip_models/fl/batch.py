@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -42,7 +42,7 @@ from flip_models.fl.dead_letters import DeadLetter, send_dead_letter
 from flip_models.fl.messages import FLLogRecord, FLMetricRecord, FLRecord, FLStatusRecord, truncate
 from flip_models.fl.outcomes import Applied, Item, Outcome, Rejected, Retry, parse_records
 from flip_models.fl.statuses import apply_statuses
-from flip_models.observability import logger, metrics
+from flip_models.observability import logger, metrics, single_metric
 from flip_models.store.settings import get_settings
 
 
