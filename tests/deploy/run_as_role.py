@@ -1,14 +1,16 @@
 """Invoke functions with their sample events (events/) in a process of their own, as the database role
-of ``DATABASE_URL``: ``python -m tests.deploy.run_as_role api|fl_logs|fl_metrics|fl_status``.
+of ``DATABASE_URL``: ``python -m tests.deploy.run_as_role api|fl_ingress|fl_logs|fl_metrics|fl_status``.
 
 A process of its own, so that every function reads its configuration (the database URL, its DLQ)
 as it does in Lambda: once. Prints one JSON line: for ``api``, the status code of every API function
 of the template, in the order run (by method: reads first, the deletes last); for an SQS function, its
-batch item failures and the rejection kinds of what it dead-lettered (into a moto queue).
+batch item failures and the rejection kinds of what it dead-lettered (into a moto queue); for the FL
+ingress, the status of its sample (its read-only checks run as the role; it sends to moto's queues).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -17,6 +19,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from flip_local.stack import INGRESS_API
 from flip_local.template import load_template
 from tests.lambda_support import ROOT, lambda_context, load_function
 
@@ -25,11 +28,12 @@ METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 
 
 def api_routes() -> list[tuple[str, str, str]]:
-    """(METHOD, path, function folder) of every API route of the template, in the order to call them."""
+    """(METHOD, path, function folder) of every route of the users' API, in the order to call them."""
     routes = [
         (METHOD_ORDER.index(route.method.lower()), route.method.upper(), route.path, spec.code_uri.name)
         for spec in load_template(parameters={"CorsAllowOrigin": "*"}).functions.values()
         for route in spec.api_routes
+        if route.api != INGRESS_API
     ]
     return [(method, path, folder) for _, method, path, folder in sorted(routes)]
 
@@ -85,6 +89,25 @@ def run_sqs(name: str) -> dict[str, Any]:
     return {"failed": response["batchItemFailures"], "rejections": sorted(kinds)}
 
 
+def run_ingress() -> dict[str, Any]:
+    """The FL ingress's sample (FLIP's FL server's metric), its key's hash configured, its queues moto's."""
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="eu-west-2")
+        for variable, name in (("FL_LOGS_QUEUE_URL", "fl-logs"), ("FL_METRICS_QUEUE_URL", "fl-metrics")):
+            os.environ[variable] = sqs.create_queue(QueueName=name)["QueueUrl"]
+        os.environ["FL_STATUS_QUEUE_URL"] = sqs.create_queue(
+            QueueName="fl-status.fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+        event = sample("fl_ingress")
+        key = event["headers"]["X-Internal-Service-Key"]
+        os.environ["INTERNAL_SERVICE_KEY_HASH"] = hashlib.sha256(key.encode()).hexdigest()
+        response = invoke("fl_ingress", event)
+        sent = sqs.get_queue_attributes(
+            QueueUrl=os.environ["FL_METRICS_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    return {"status": response["statusCode"], "enqueued": int(sent)}
+
+
 def main(which: str) -> None:
     for name, value in {
         "AWS_DEFAULT_REGION": "eu-west-2",
@@ -95,7 +118,12 @@ def main(which: str) -> None:
         "DB_SSL": "false",
     }.items():
         os.environ.setdefault(name, value)
-    result = run_api() if which == "api" else run_sqs(which)
+    if which == "api":
+        result = run_api()
+    elif which == "fl_ingress":
+        result = run_ingress()
+    else:
+        result = run_sqs(which)
     print(json.dumps(result))
 
 

@@ -155,6 +155,14 @@ def test_every_api_function_answers_as_the_runtime_role(seeded: Roles) -> None:
     ), statuses
 
 
+def test_the_fl_ingress_checks_and_enqueues_as_the_runtime_role(seeded: Roles) -> None:
+    """Its read-only checks (the model, the client's trust) need only the runtime role's SELECT."""
+    result = _run([sys.executable, "-m", "tests.deploy.run_as_role", "fl_ingress"], seeded.runtime_url)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"status": 204, "enqueued": 1}
+
+
 @pytest.mark.parametrize("statement", sorted(REFUSED), ids=[REFUSED[s] for s in sorted(REFUSED)])
 def test_the_runtime_role_may_not_change_the_schema(roles: Roles, statement: str) -> None:
     engine = create_engine(roles.runtime_url)
