@@ -32,7 +32,8 @@ from flip_models.store.tables import FLLogs
 LINEAR_SLACK = 1.2
 FLAT_SLACK = 1.5
 #: Goal (issue 26): metrics at the largest step within this many times the raw SQL that returns the
-#: same rows (the downsampling is the query's, so at 1M rows the floor is nearly all the cost).
+#: same rows: the service's own query on a raw connection (each series sorted; one that fits as text,
+#: a longer one as its float8s in binary, which the handler unpacks in C before its LTTB).
 LARGEST_FLOOR_GOAL = 1.2
 #: SPEC §4: every response body under 5 MB (Lambda's limit is 6 MB).
 BODY_LIMIT_BYTES = 5 * 1024 * 1024
@@ -155,7 +156,9 @@ def measure(
         # Fewer repetitions as the model grows: the largest metrics call takes seconds.
         metric_repeat = max(5, repeat * 10_000 // max(rows, 10_000))
         metrics_ms = _p50_ms("get_model_metrics", metrics_event, metric_repeat)
-        floor = warm_latency._floor(engine, warm_latency.metrics_sql(), (str(model.model_id),))
+        floor = warm_latency._floor(
+            engine, warm_latency.metrics_sql(), warm_latency.metrics_params(str(model.model_id))
+        )
         floor_ms = round(statistics.median(time_calls(floor, metric_repeat, warmup=1)) * 1000, 3)
         results.append(
             {

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from bench import dataset, lambdas
 from bench.timing import goal, summary_ms, time_calls
 from flip_models.core.logs import LOGS_DEFAULT_LIMIT
-from flip_models.core.metrics import METRICS_SQL
+from flip_models.core.metrics import DEFAULT_MAX_POINTS, METRICS_SQL, POINT_BUDGET
 
 #: The SQL of one logs page (what ``model_queries.get_logs_page`` sends), for the floor.
 LOGS_PAGE_SQL = """
@@ -111,8 +111,17 @@ def _floor(engine: Engine, sql: str, params: tuple[Any, ...]) -> Callable[[int],
 
 
 def metrics_sql() -> str:
-    """The service's metrics query, in pg8000's ``format`` paramstyle."""
-    return str(METRICS_SQL).replace(":model_id", "%s")
+    """The service's metrics query, in pg8000's ``format`` paramstyle (its parameters:
+    :func:`metrics_params`)."""
+    sql = str(METRICS_SQL)
+    for name in (":model_id", ":max_points", ":budget"):  # in the order they appear
+        sql = sql.replace(name, "%s")
+    return sql
+
+
+def metrics_params(model_id: str) -> tuple[str, int, int]:
+    """The query's parameters as the handler passes them by default (``maxPoints`` 1,000)."""
+    return (model_id, DEFAULT_MAX_POINTS, POINT_BUDGET)
 
 
 def measure(engine: Engine, world: WarmWorld, repeat: int) -> dict[str, Any]:
@@ -129,7 +138,7 @@ def measure(engine: Engine, world: WarmWorld, repeat: int) -> dict[str, Any]:
         results[name] = summary_ms(time_calls(call, repeat, warmup=warmup))
     model_id = str(world.model.model_id)
     floors = {
-        "get_model_metrics": _floor(engine, metrics_sql(), (model_id,)),
+        "get_model_metrics": _floor(engine, metrics_sql(), metrics_params(model_id)),
         "get_model_logs": _floor(engine, LOGS_PAGE_SQL, (model_id, LOGS_DEFAULT_LIMIT + 1)),
     }
     for name, read in floors.items():

@@ -195,3 +195,53 @@ def test_every_number_is_sent_exactly_as_stored(max_points: str, given: Given, s
         sent[x] == values[int(x)] and math.copysign(1, sent[x]) == math.copysign(1, values[int(x)])
         for x in sent
     )
+
+
+@pytest.mark.parametrize("max_points", [2, 3, 10])
+def test_the_answer_is_the_lttb_of_the_rows_in_their_order(
+    max_points: int, given: Given, session: Session
+) -> None:
+    """Long series come out of PostgreSQL in binary and short ones as its text: either way the
+    answer is exactly LTTB of the stored rows in the query's order (x, then time, then id), on
+    series of every length around ``maxPoints``, with repeated x values and tied y values."""
+    world = build_world(given)
+    generator = random.Random(max_points)
+    sizes = [1, 2, 3, max_points - 1, max_points, max_points + 1, 57, 500]
+    for index, size in enumerate(sizes):
+        xs = [float(generator.randrange(size)) for _ in range(size)]  # repeats
+        ys = [generator.choice([-1.5, 0.0, 0.1, 2.0, generator.gauss(0, 1)]) for _ in range(size)]  # ties
+        session.execute(
+            text(
+                """
+                INSERT INTO fl_metrics (id, model_id, trust, fl_client_name, global_round, label, result,
+                                        x_label, x_value)
+                SELECT gen_random_uuid(), :model, :trust, 'Trust_x', 0, :label, y, 'step', x
+                FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) AS p(x, y)
+                """
+            ),
+            {
+                "model": world.model.id,
+                "trust": world.trusts[0].id,
+                "label": f"S{index:02}",
+                "xs": xs,
+                "ys": ys,
+            },
+        )
+    session.commit()
+
+    answer = metrics(world.viewer, world.model.id, maxPoints=str(max_points)).body
+
+    for index, chart in enumerate(answer):
+        stored = session.execute(
+            text(
+                "SELECT x_value, result FROM fl_metrics WHERE model_id = :model AND label = :label "
+                "ORDER BY x_value, timestamp, id"
+            ),
+            {"model": world.model.id, "label": f"S{index:02}"},
+        ).all()
+        xs, ys = [row[0] for row in stored], [row[1] for row in stored]
+        want = largest_triangle_three_buckets(xs, ys, max_points) if len(xs) > max_points else (xs, ys)
+        [series] = chart["metrics"]
+        assert chart["yLabel"] == f"S{index:02}"
+        assert series["totalPoints"] == sizes[index]
+        assert [(p["xValue"], p["yValue"]) for p in series["data"]] == list(zip(*want, strict=True))
