@@ -92,6 +92,15 @@ class Stack:
     def ingress_lines(self) -> list[re.Match[str]]:
         return [match for line in list(self.lines) if (match := INGRESS_LINE.match(line))]
 
+    def ingress_lines_of(self, requests: int) -> list[re.Match[str]]:
+        """The ingress's lines once there is one per request: a line is printed after its answer is
+        sent, so a sender may read its answer before the stack's terminal has the line."""
+        lines: list[re.Match[str]] = wait_for(
+            lambda: found if len(found := self.ingress_lines()) >= requests else None,
+            f"{requests} ingress lines",
+        )
+        return lines
+
     def outcomes(self) -> dict[str, str]:
         """The consumers' outcome per SQS message id."""
         return {m["id"]: m["outcome"] for line in list(self.lines) if (m := MESSAGE_LINE.match(line))}
@@ -254,7 +263,7 @@ def test_flips_sender_unchanged_lands_every_call_once(stack: Stack, session: Ses
 
     wait_for(finished, "the last status")
     # Every request's line names the message it became, and each message was applied once.
-    lines = stack.ingress_lines()
+    lines = stack.ingress_lines_of(len(calls))
     assert len(lines) == len(calls)
     ids = [re.sub(r"^\S+ message ", "", line["fate"]) for line in lines]
     wait_for(lambda: all(stack.outcomes().get(i) for i in ids), "an outcome line per message")
@@ -294,7 +303,8 @@ def test_flips_refusals_reach_the_sender_and_nothing_is_enqueued(stack: Stack) -
     }
     assert json.loads(wrong_key[0]["text"]) == {"detail": "Invalid internal service key."}
     assert all(
-        line["status"] != "200" and "message" not in (line["fate"] or "") for line in stack.ingress_lines()
+        line["status"] != "200" and "message" not in (line["fate"] or "")
+        for line in stack.ingress_lines_of(len(answers) + len(wrong_key))
     )
 
 
@@ -322,7 +332,7 @@ def test_an_idempotency_key_applies_a_repeated_request_once_and_dead_letters_a_r
     statuses.append(_post(url, {**body, "result": 0.9}, "job-9/metric/40"))  # the key reused: another body
 
     assert statuses == [204, 204, 204]
-    lines = stack.ingress_lines()
+    lines = stack.ingress_lines_of(3)
     ids = [re.sub(r"^\S+ message ", "", line["fate"]) for line in lines]
     wait_for(lambda: all(stack.outcomes().get(i) for i in ids), "an outcome line per message")
     assert sorted(stack.outcomes()[i] for i in ids) == sorted(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -160,6 +161,9 @@ def test_flip_apis_errors_are_passed_through_as_they_are(upstream: StandInFlipAp
         response = gateway.request("GET", f"/status/{status}")
     assert response.status == status
     assert json.loads(body_of(response)) == {"detail": f"flip-api says {status}"}
+    deadline = time.monotonic() + 10
+    while not gateway.lines and time.monotonic() < deadline:  # the line follows the answer
+        time.sleep(0.01)
     [line] = gateway.lines
     assert line.startswith(f"GET /status/{status} → {status} (")
     assert line.endswith(" via flip-api")
