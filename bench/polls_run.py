@@ -6,14 +6,10 @@ them too, with every other section."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from bench import dataset, polling, run, scaling, warm
 
@@ -21,36 +17,19 @@ OUT = Path(__file__).resolve().parent / "results-polling.json"
 
 
 def main(steps: tuple[int, ...] = (10_000, 1_000_000)) -> dict[str, Any]:
-    from flip_local.demo import seed_demo
-
     plan = run.FULL
     flip = dataset.use_flip_schema(None)
     started = datetime.now(UTC)
-    with (
-        dataset.bench_database(flip) as url,
-        run._database_env(url),
-        open(os.devnull, "w") as sink,
-        redirect_stdout(sink),
-    ):
-        engine = dataset.engine(url)
-        try:
-            with Session(engine) as session:
-                seed_demo(session)
-                session.commit()
-            world = warm.build_world(engine, plan.warm_rounds, plan.warm_logs, plan.warm_repeat + 2)
-            results: dict[str, Any] = {
-                "date": started.isoformat(timespec="seconds"),
-                "schema": dataset.schema_name(flip),
-                "machine": run.machine(engine),
-            }
-            print("bench: warm latency…", file=sys.stderr)
-            results["warm_latency"] = warm.measure(engine, world, plan.warm_repeat)
-            print("bench: scaling and polling…", file=sys.stderr)
-            results["scaling"] = scaling.measure(
-                engine, url, list(steps), plan.scaling_repeat, polling.WATCHERS
-            )
-        finally:
-            engine.dispose()
+    with run.seeded_world(plan, flip) as (url, engine, world):
+        results: dict[str, Any] = {
+            "date": started.isoformat(timespec="seconds"),
+            "schema": dataset.schema_name(flip),
+            "machine": run.machine(engine),
+        }
+        print("bench: warm latency…", file=sys.stderr)
+        results["warm_latency"] = warm.measure(engine, world, plan.warm_repeat)
+        print("bench: scaling and polling…", file=sys.stderr)
+        results["scaling"] = scaling.measure(engine, url, list(steps), plan.scaling_repeat, polling.WATCHERS)
     results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     return results

@@ -230,16 +230,13 @@ def cold_start(plan: Plan, url: str, model: dataset.BenchModel) -> dict[str, Any
     }
 
 
-def run(quick: bool = False, out: Path = DEFAULT_OUT, flip_schema: bool | None = None) -> dict[str, Any]:
-    """Run every section and write ``out``; returns the results. ``flip_schema``: on FLIP's database
-    (default: ``FLIP_BENCH_SCHEMA``)."""
+@contextmanager
+def seeded_world(plan: Plan, flip: bool) -> Iterator[tuple[str, Engine, warm.WarmWorld]]:
+    """A bench database of its own (the service's schema or FLIP's) with the demo data and the warm
+    dataset, the functions' environment pointing at it, and stdout discarded (the handlers print their
+    metrics there as Lambda expects): its URL, an engine (disposed after) and the warm world."""
     from flip_local.demo import seed_demo
 
-    plan = QUICK if quick else FULL
-    flip = dataset.use_flip_schema(flip_schema)
-    started = datetime.now(UTC)
-    print(f"bench: on a {dataset.schema_name(flip)} database…", file=sys.stderr)
-    # The handlers print their metrics (EMF) to stdout as Lambda expects: written, then discarded.
     with (
         dataset.bench_database(flip) as url,
         _database_env(url),
@@ -251,39 +248,53 @@ def run(quick: bool = False, out: Path = DEFAULT_OUT, flip_schema: bool | None =
             with Session(engine) as session:
                 seed_demo(session)
                 session.commit()
-            spares = plan.warm_repeat + 2
             print("bench: building the warm dataset…", file=sys.stderr)
-            world = warm.build_world(engine, plan.warm_rounds, plan.warm_logs, spares)
-            results: dict[str, Any] = {
-                "date": started.isoformat(timespec="seconds"),
-                "quick": plan.quick,
-                "schema": dataset.schema_name(flip),
-                "machine": machine(engine),
-                "dataset": {
-                    "warm_metric_rows": 5 * len(dataset.LABELS) * plan.warm_rounds,
-                    "warm_log_rows": plan.warm_logs,
-                },
-            }
-            print("bench: cold start…", file=sys.stderr)
-            results["cold_start"] = cold_start(plan, url, world.model)
-            print("bench: warm latency…", file=sys.stderr)
-            results["warm_latency"] = warm.measure(engine, world, plan.warm_repeat)
-            print("bench: ingestion…", file=sys.stderr)
-            results["ingestion"] = ingestion.measure(engine, world.model, plan.ingest_messages)
-            print("bench: FL ingress…", file=sys.stderr)
-            results["fl_ingress"] = ingress.measure(world.model, INGRESS_REQUESTS[plan.quick])
-            print("bench: scaling…", file=sys.stderr)
-            results["scaling"] = scaling.measure(
-                engine,
+            yield (
                 url,
-                list(plan.scaling_steps),
-                plan.scaling_repeat,
-                watchers=polling.QUICK_WATCHERS if plan.quick else polling.WATCHERS,
+                engine,
+                warm.build_world(engine, plan.warm_rounds, plan.warm_logs, plan.warm_repeat + 2),
             )
-            print("bench: stale-run sweep…", file=sys.stderr)
-            results["stale_runs"] = stale_runs.measure(plan.stale, flip)
         finally:
             engine.dispose()
+
+
+def run(quick: bool = False, out: Path = DEFAULT_OUT, flip_schema: bool | None = None) -> dict[str, Any]:
+    """Run every section and write ``out``; returns the results. ``flip_schema``: on FLIP's database
+    (default: ``FLIP_BENCH_SCHEMA``)."""
+    plan = QUICK if quick else FULL
+    flip = dataset.use_flip_schema(flip_schema)
+    started = datetime.now(UTC)
+    print(f"bench: on a {dataset.schema_name(flip)} database…", file=sys.stderr)
+    with seeded_world(plan, flip) as (url, engine, world):
+        results: dict[str, Any] = {
+            "date": started.isoformat(timespec="seconds"),
+            "quick": plan.quick,
+            "schema": dataset.schema_name(flip),
+            "machine": machine(engine),
+            "dataset": {
+                "warm_metric_rows": 5 * len(dataset.LABELS) * plan.warm_rounds,
+                "warm_log_rows": plan.warm_logs,
+            },
+        }
+        print("bench: cold start…", file=sys.stderr)
+        results["cold_start"] = cold_start(plan, url, world.model)
+        print("bench: warm latency…", file=sys.stderr)
+        results["warm_latency"] = warm.measure(engine, world, plan.warm_repeat)
+        print("bench: ingestion…", file=sys.stderr)
+        results["ingestion"] = ingestion.measure(engine, world.model, plan.ingest_messages)
+        print("bench: FL ingress…", file=sys.stderr)
+        results["fl_ingress"] = ingress.measure(world.model, INGRESS_REQUESTS[plan.quick])
+        print("bench: scaling…", file=sys.stderr)
+        results["scaling"] = scaling.measure(
+            engine,
+            url,
+            list(plan.scaling_steps),
+            plan.scaling_repeat,
+            watchers=polling.QUICK_WATCHERS if plan.quick else polling.WATCHERS,
+        )
+        print("bench: stale-run sweep…", file=sys.stderr)
+        results["stale_runs"] = stale_runs.measure(plan.stale, flip)
+        engine.dispose()  # the load test counts the server's connections: none of ours held
         print("bench: load…", file=sys.stderr)
         results["load"] = load.measure(plan.load, flip)
     results["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
